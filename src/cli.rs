@@ -1,0 +1,87 @@
+//! The command line: parses arguments with clap, turns them into the library's plain option
+//! types, runs the command and maps the outcome to a documented exit code. This module and the
+//! TUI are the only places that print.
+
+mod args;
+mod command;
+mod output;
+mod progress;
+
+use std::io::{self, Write as _};
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+pub use args::Cli;
+
+/// Exit codes of `onus`, documented in `--help` and docs/cli.md.
+pub mod exit {
+    /// Everything worked.
+    pub const OK: u8 = 0;
+    /// The command line was wrong (unknown option, bad value, invalid SQL).
+    pub const USAGE: u8 = 2;
+    /// Some input was bad: records were quarantined or files refused. Everything else loaded.
+    pub const BAD_INPUT: u8 = 3;
+    /// The command could not run: database missing or locked, I/O failure, internal error.
+    pub const ERROR: u8 = 4;
+}
+
+/// An error at the command-line edge, with the exit code it maps to.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl CliError {
+    fn usage(error: impl Into<anyhow::Error>) -> Self {
+        Self {
+            code: exit::USAGE,
+            error: error.into(),
+        }
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for CliError {
+    fn from(error: E) -> Self {
+        let error = error.into();
+        let code = if error
+            .downcast_ref::<crate::store::StoreError>()
+            .is_some_and(|e| matches!(e, crate::store::StoreError::Query(_)))
+        {
+            exit::USAGE
+        } else {
+            exit::ERROR
+        };
+        Self { code, error }
+    }
+}
+
+/// Parses the process arguments, runs the command and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    ExitCode::from(run(cli))
+}
+
+/// Runs a parsed command line and returns the exit code; errors are printed to stderr.
+pub fn run(cli: Cli) -> u8 {
+    match command::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e.error) {
+                return exit::OK;
+            }
+            let mut stderr = io::stderr().lock();
+            let _ = writeln!(stderr, "error: {:#}", e.error);
+            e.code
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,201 @@
+//! Command-line arguments (clap derive). Nothing below `cli` sees these types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  2  usage error: bad option or value, invalid SQL
+  3  bad input: some records were quarantined or files refused (the rest was loaded)
+  4  the command could not run: database missing or locked, I/O or internal error";
+
+/// Investigate incidents caused by authorised AI agents.
+///
+/// onus loads agent and workload audit logs into a DuckDB evidence database, keeps every record
+/// it cannot read in quarantine, and lets you walk the evidence by time, task and actor.
+#[derive(Debug, Parser)]
+#[command(name = "onus", version, after_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command understands.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Evidence database file
+    #[arg(
+        long,
+        global = true,
+        env = "ONUS_DB",
+        default_value = "onus.duckdb",
+        value_name = "FILE"
+    )]
+    pub db: PathBuf,
+    /// No progress bar, no summary chatter on stderr
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load evidence files (and manifests) into the database
+    #[command(after_help = EXIT_CODES)]
+    Ingest(IngestArgs),
+    /// List ingested sources with their hashes and record counts
+    Sources(SourcesArgs),
+    /// Run read-only SQL against the evidence
+    #[command(after_help = EXIT_CODES)]
+    Query(QueryArgs),
+    /// Show events in time order
+    Timeline(TimelineArgs),
+    /// Show the delegation graph: who acted on whose authority
+    Graph(GraphArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Only delegations of this task
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+    /// The graph as of this time: later or expired edges are left out
+    #[arg(long, value_name = "TIME", value_parser = parse_cli_time)]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+    #[arg(long, value_enum, default_value_t = GraphOutput::Text)]
+    pub format: GraphOutput,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphOutput {
+    Text,
+    Dot,
+    Mermaid,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Evidence files or directories (walked recursively; `*.toml` files in them are manifests)
+    #[arg(value_name = "PATH", required_unless_present = "manifest")]
+    pub paths: Vec<PathBuf>,
+    /// Accountability manifest (TOML); may be repeated
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Vec<PathBuf>,
+    /// Format of the evidence files; `auto` detects each file from its content
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub format: InputFormat,
+    /// Longest record accepted, in bytes; longer records are quarantined
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_record_bytes: usize,
+    /// Most bytes a compressed file may inflate to before it is refused
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024 * 1024)]
+    pub max_decompressed_bytes: u64,
+    /// Print the ingest summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    Auto,
+    Onus,
+}
+
+#[derive(Debug, Args)]
+pub struct SourcesArgs {
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// One SQL statement; the database is opened read-only
+    #[arg(value_name = "SQL")]
+    pub sql: String,
+    #[arg(long, value_enum, default_value_t = RowFormat::Table)]
+    pub format: RowFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// Only events of this task
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+    /// Only events by this actor
+    #[arg(long, value_name = "ID")]
+    pub actor: Option<String>,
+    /// Only events at or after this time (RFC 3339; a time without offset is UTC)
+    #[arg(long, value_name = "TIME", value_parser = parse_cli_time)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only events before this time
+    #[arg(long, value_name = "TIME", value_parser = parse_cli_time)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Show at most this many events
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    #[arg(long, value_enum, default_value_t = RowFormat::Table)]
+    pub format: RowFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RowFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Times typed by a person: RFC 3339, or a date and time without offset taken as UTC.
+fn parse_cli_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    use chrono::{NaiveDate, NaiveDateTime};
+    if let Ok(t) = crate::model::parse_time(text) {
+        return Ok(t);
+    }
+    let text = text.trim();
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, fmt) {
+            return Ok(t.and_utc());
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        && let Some(t) = d.and_hms_opt(0, 0, 0)
+    {
+        return Ok(t.and_utc());
+    }
+    Err(format!(
+        "`{text}` is not a time (use 2026-03-04T10:15:00Z, 2026-03-04 10:15 or 2026-03-04)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn person_typed_times_are_utc() {
+        let t = parse_cli_time("2026-03-04 10:15").expect("time");
+        assert_eq!(crate::model::format_time(&t), "2026-03-04T10:15:00.000000Z");
+        assert!(parse_cli_time("2026-03-04").is_ok());
+        assert!(parse_cli_time("soon").is_err());
+    }
+}

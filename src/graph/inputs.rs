@@ -1,0 +1,163 @@
+//! What the graph is built from, read from the store in one go.
+
+use crate::model::{
+    CredentialRecord, DelegationKind, DelegationRecord, GrantRecord, OwnerAssignment,
+    PrincipalRecord, TaskRecord, Timestamp,
+};
+use crate::store::{ActionRow, CredentialUse, Store, StoreError, TaskStart};
+
+use super::{Edge, EdgeKind};
+
+/// An action taken by a principal, as the graph checks it.
+pub type ActionUse = ActionRow;
+
+/// Everything the delegation graph needs from the evidence.
+#[derive(Debug, Clone, Default)]
+pub struct GraphInputs {
+    pub principals: Vec<PrincipalRecord>,
+    pub delegations: Vec<DelegationRecord>,
+    pub credentials: Vec<CredentialRecord>,
+    pub credential_uses: Vec<CredentialUse>,
+    pub grants: Vec<GrantRecord>,
+    pub owners: Vec<OwnerAssignment>,
+    pub tasks: Vec<TaskRecord>,
+    pub task_starts: Vec<TaskStart>,
+    pub actions: Vec<ActionUse>,
+    /// The policy's `max_delegation_depth`, if any.
+    pub max_depth: Option<u32>,
+}
+
+impl GraphInputs {
+    /// Reads the inputs from the store.
+    pub fn load(store: &Store) -> Result<Self, StoreError> {
+        let max_depth = store
+            .policy()?
+            .into_iter()
+            .rev()
+            .find(|(k, _)| k == "max_delegation_depth")
+            .and_then(|(_, v)| v.as_u64())
+            .and_then(|v| u32::try_from(v).ok());
+        Ok(Self {
+            principals: store.principals()?,
+            delegations: store.delegations()?,
+            credentials: store.credentials()?,
+            credential_uses: store.credential_uses()?,
+            grants: store.grants()?,
+            owners: store.owner_assignments()?,
+            tasks: store.tasks()?,
+            task_starts: store.task_starts()?,
+            actions: store.actions()?,
+            max_depth,
+        })
+    }
+
+    /// The credential record with this id that was valid at `at` (or the latest declared).
+    pub fn credential(&self, id: &str) -> Option<&CredentialRecord> {
+        self.credentials
+            .iter()
+            .rev()
+            .find(|c| c.credential_id == id)
+    }
+
+    /// The grants of `principal` valid at `at`.
+    pub fn grants_at(&self, principal: &str, at: Timestamp) -> Vec<&GrantRecord> {
+        self.grants
+            .iter()
+            .filter(|g| g.principal == principal)
+            .filter(|g| {
+                g.valid_from.is_none_or(|f| f <= at) && g.valid_until.is_none_or(|u| at < u)
+            })
+            .collect()
+    }
+
+    /// The edges these inputs state.
+    pub(super) fn edges(&self) -> Vec<Edge> {
+        let mut edges = Vec::new();
+        for s in &self.task_starts {
+            if let Some(requester) = &s.on_behalf_of
+                && requester != &s.agent
+            {
+                edges.push(Edge {
+                    from: requester.clone(),
+                    to: s.agent.clone(),
+                    kind: EdgeKind::TaskRequest,
+                    at: s.at,
+                    expires_at: None,
+                    task: Some(s.task.clone()),
+                    scope: None,
+                    constrained: true,
+                    label: None,
+                    evidence: vec![s.event_id.clone()],
+                });
+            }
+        }
+        for d in &self.delegations {
+            let kind = match d.kind {
+                DelegationKind::Handoff => EdgeKind::Handoff,
+                DelegationKind::AssumeRole => EdgeKind::AssumeRole,
+                DelegationKind::Impersonation => EdgeKind::Impersonation,
+                DelegationKind::CredentialIssue => EdgeKind::CredentialIssue,
+            };
+            let label = d
+                .constraints
+                .as_ref()
+                .and_then(|c| c.get("source_identity"))
+                .and_then(|v| v.as_str())
+                .map(|s| format!("sourceIdentity={s}"));
+            edges.push(Edge {
+                from: d.delegator.clone(),
+                to: d.delegate.clone(),
+                kind,
+                at: d.at,
+                expires_at: d.expires_at,
+                task: d.task.clone(),
+                scope: d.scope.clone(),
+                constrained: d.constraints.as_ref().is_some_and(|c| !is_empty_json(c)),
+                label,
+                evidence: vec![d.event_id.clone()],
+            });
+        }
+        for c in &self.credentials {
+            if let (Some(issuer), Some(holder), Some(at)) = (&c.issuer, &c.holder, c.issued_at) {
+                edges.push(Edge {
+                    from: issuer.clone(),
+                    to: holder.clone(),
+                    kind: EdgeKind::CredentialIssue,
+                    at,
+                    expires_at: c.expires_at,
+                    task: c.task.clone(),
+                    scope: c.scope.clone(),
+                    constrained: true,
+                    label: Some(format!("credential {}", c.credential_id)),
+                    evidence: c.event_id.iter().cloned().collect(),
+                });
+            }
+        }
+        for u in &self.credential_uses {
+            let scope = self
+                .credential(&u.credential_id)
+                .and_then(|c| c.scope.clone());
+            edges.push(Edge {
+                from: u.actor.clone(),
+                to: u.holder.clone(),
+                kind: EdgeKind::CredentialUse,
+                at: u.first_use,
+                expires_at: None,
+                task: u.task.clone(),
+                scope,
+                constrained: true,
+                label: Some(format!("acts with {}", u.credential_id)),
+                evidence: u.event_ids.clone(),
+            });
+        }
+        edges
+    }
+}
+
+fn is_empty_json(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Null => true,
+        serde_json::Value::Object(m) => m.is_empty(),
+        _ => false,
+    }
+}

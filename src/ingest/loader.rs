@@ -1,0 +1,586 @@
+//! Loading one file as one source: the steps every format shares (hash, de-duplicate, detect,
+//! transaction, quarantine, reconcile) around the format-specific record parser.
+
+use std::io;
+use std::path::Path;
+
+use super::detect::{Format, detect};
+use super::reader::{EvidenceFile, Limits, LineReader, hash_file};
+use super::{FileOutcome, FormatChoice, IngestError, IngestOptions, Progress, manifest, native};
+use crate::model::{
+    ActionClass, Constraints, CredentialRecord, Decision, DelegationKind, DelegationRecord, Event,
+    EventKind, GrantRecord, Origin, OwnerAssignment, PrincipalKind, QuarantineRecord, TaskRecord,
+    classify_action, event_id,
+};
+use crate::store::{NewSource, SourceCounts, SourceWriter, Store};
+use crate::text::lossless_utf8;
+
+/// How many quarantine reasons an ingest summary shows per file.
+const QUARANTINE_SAMPLE: usize = 5;
+/// Largest manifest read; a design document bigger than this is not plausible.
+const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
+/// Lines between progress updates.
+const PROGRESS_EVERY: u64 = 8192;
+
+enum Prepared {
+    Ready { sha256: String, size: u64 },
+    Done(FileOutcome),
+}
+
+fn prepare(store: &Store, path: &Path) -> Result<Prepared, IngestError> {
+    let (sha256, size) = match hash_file(path) {
+        Ok(x) => x,
+        Err(e) => {
+            return Ok(Prepared::Done(FileOutcome::Refused {
+                reason: format!("cannot read: {e}"),
+            }));
+        }
+    };
+    if let Some(existing) = store.source_by_sha256(&sha256)? {
+        return Ok(Prepared::Done(FileOutcome::Duplicate {
+            sha256,
+            existing_source_id: existing.id,
+            existing_path: existing.path,
+        }));
+    }
+    Ok(Prepared::Ready { sha256, size })
+}
+
+/// Loads a manifest: validated as a whole, refused as a whole.
+pub(super) fn load_manifest(
+    store: &mut Store,
+    path: &Path,
+    _limits: &Limits,
+    progress: &dyn Progress,
+) -> Result<FileOutcome, IngestError> {
+    let (sha256, size) = match prepare(store, path)? {
+        Prepared::Ready { sha256, size } => (sha256, size),
+        Prepared::Done(outcome) => return Ok(outcome),
+    };
+    if size > MAX_MANIFEST_BYTES {
+        return Ok(FileOutcome::Refused {
+            reason: format!("a manifest larger than {MAX_MANIFEST_BYTES} bytes is not plausible"),
+        });
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            return Ok(FileOutcome::Refused {
+                reason: format!("cannot read: {e}"),
+            });
+        }
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Ok(FileOutcome::Refused {
+            reason: "manifest is not valid UTF-8".to_owned(),
+        });
+    };
+    let manifest = match manifest::parse_manifest(text) {
+        Ok(m) => m,
+        Err(e) => {
+            return Ok(FileOutcome::Refused {
+                reason: format!("invalid manifest: {e}"),
+            });
+        }
+    };
+    progress.file_started(path, size);
+    let mut writer = store.begin_source(NewSource {
+        path: path.display().to_string(),
+        format: "manifest".to_owned(),
+        sha256: sha256.clone(),
+        size_bytes: size,
+    })?;
+    manifest.write(&mut writer)?;
+    let records = manifest.record_count();
+    let (source_id, counts) = writer.commit(SourceCounts {
+        records_read: records,
+        records_ok: records,
+        ..SourceCounts::default()
+    })?;
+    progress.file_finished();
+    Ok(FileOutcome::Loaded {
+        source_id,
+        format: "manifest".to_owned(),
+        sha256,
+        counts,
+        quarantine_sample: Vec::new(),
+    })
+}
+
+/// Loads one evidence log.
+pub(super) fn load_log(
+    store: &mut Store,
+    path: &Path,
+    options: &IngestOptions,
+    progress: &dyn Progress,
+) -> Result<FileOutcome, IngestError> {
+    let limits = &options.limits;
+    let (sha256, size) = match prepare(store, path)? {
+        Prepared::Ready { sha256, size } => (sha256, size),
+        Prepared::Done(outcome) => return Ok(outcome),
+    };
+    let format = match options.format {
+        FormatChoice::Force(f) => f,
+        FormatChoice::Auto => match detect(path, limits) {
+            Ok(Ok(f)) => f,
+            Ok(Err(reason)) => return Ok(FileOutcome::Refused { reason }),
+            Err(e) => {
+                return Ok(FileOutcome::Refused {
+                    reason: format!("cannot read: {e}"),
+                });
+            }
+        },
+    };
+    let file = match EvidenceFile::open(path, limits) {
+        Ok(f) => f,
+        Err(e) => {
+            return Ok(FileOutcome::Refused {
+                reason: format!("cannot read: {e}"),
+            });
+        }
+    };
+    let overrides = store.action_class_overrides()?;
+    progress.file_started(path, size);
+    let mut writer = store.begin_source(NewSource {
+        path: path.display().to_string(),
+        format: format.as_str().to_owned(),
+        sha256: sha256.clone(),
+        size_bytes: size,
+    })?;
+    let mut sink = Sink {
+        writer: &mut writer,
+        sha256: &sha256,
+        limits,
+        overrides: &overrides,
+        counts: SourceCounts::default(),
+    };
+    let (reader, watch) = file.into_parts();
+    let mut adapter = adapter_for(format);
+    let read_result = sink.drive(adapter.as_mut(), reader, &watch, progress);
+    let counts = sink.counts;
+    match read_result {
+        Ok(()) => {}
+        Err(Stop::Refuse(reason)) => return Ok(FileOutcome::Refused { reason }),
+        Err(Stop::Fatal(e)) => return Err(e),
+    }
+    match watch.finish_hash() {
+        Ok(after) if after == sha256 => {}
+        Ok(_) => {
+            return Ok(FileOutcome::Refused {
+                reason: "the file changed while it was being read; nothing was stored (ingest it again once it is stable)".to_owned(),
+            });
+        }
+        Err(e) => {
+            return Ok(FileOutcome::Refused {
+                reason: format!("cannot read: {e}"),
+            });
+        }
+    }
+    let (source_id, counts) = writer.commit(counts)?;
+    progress.file_finished();
+    let mut quarantine_sample = Vec::new();
+    if counts.records_quarantined > 0 {
+        quarantine_sample = store.quarantine_reasons(source_id)?;
+        quarantine_sample.truncate(QUARANTINE_SAMPLE);
+    }
+    Ok(FileOutcome::Loaded {
+        source_id,
+        format: format.as_str().to_owned(),
+        sha256,
+        counts,
+        quarantine_sample,
+    })
+}
+
+/// Why reading a file stopped early.
+pub(super) enum Stop {
+    /// The file as a whole cannot be loaded; the transaction is rolled back.
+    Refuse(String),
+    /// The run cannot go on (the database failed).
+    Fatal(IngestError),
+}
+
+impl From<crate::store::StoreError> for Stop {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::Fatal(e.into())
+    }
+}
+
+/// One unit of input handed to an adapter: a line, or the whole file in document mode.
+pub(super) struct Unit<'b> {
+    /// 1-based line where the unit starts.
+    pub line: u64,
+    /// Byte offset of the unit in the (decompressed) stream.
+    pub offset: u64,
+    pub bytes: &'b [u8],
+}
+
+/// How an adapter wants its input cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    dead_code,
+    reason = "document mode is for the whole-document formats that come next"
+)]
+pub(super) enum UnitMode {
+    /// One unit per non-blank line (JSON lines).
+    Lines,
+    /// The whole file as one unit (a JSON document spread over many lines).
+    Document,
+}
+
+/// A format-specific parser. It counts its own records through the [`Sink`]: every record it
+/// sees must end as [`Sink::record_ok`] or [`Sink::quarantine`].
+pub(super) trait Adapter {
+    fn mode(&self) -> UnitMode {
+        UnitMode::Lines
+    }
+    /// Parses one unit.
+    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_, '_>) -> Result<(), Stop>;
+    /// Called once at the end of the file, for adapters that pair or merge records.
+    fn finish(&mut self, _sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+        Ok(())
+    }
+}
+
+/// Where adapters put what they read: events, quarantine rows and derived entities, with the
+/// bookkeeping that makes the counts reconcile.
+pub(super) struct Sink<'w, 'a> {
+    writer: &'w mut SourceWriter<'a>,
+    sha256: &'w str,
+    limits: &'w Limits,
+    overrides: &'w [(String, ActionClass)],
+    counts: SourceCounts,
+}
+
+#[allow(
+    dead_code,
+    reason = "entity helpers are for the foreign-format adapters"
+)]
+impl Sink<'_, '_> {
+    /// The stable id of the record at `locator` in this file.
+    pub fn event_id(&self, locator: &str) -> String {
+        event_id(self.sha256, locator)
+    }
+
+    /// Counts one record that ended up as one or more events (or merged into one).
+    pub fn record_ok(&mut self) {
+        self.counts.records_read += 1;
+        self.counts.records_ok += 1;
+    }
+
+    /// Stores an event: classifies its action, derives the entities it states, writes it.
+    pub fn event(&mut self, mut e: Event) -> Result<(), Stop> {
+        native::classify(&mut e, self.overrides, classify_action);
+        derive_entities(&e, self.writer)?;
+        self.writer.event(&e)?;
+        Ok(())
+    }
+
+    /// Counts one record as read and keeps it in quarantine with the reason.
+    pub fn quarantine(
+        &mut self,
+        locator: &str,
+        offset: Option<u64>,
+        reason: &str,
+        raw: &[u8],
+        total_len: u64,
+        truncated: bool,
+    ) -> Result<(), Stop> {
+        let keep = raw.len().min(self.limits.max_quarantine_raw_bytes);
+        let (text, _) = lossless_utf8(&raw[..keep]);
+        self.writer.quarantine(&QuarantineRecord {
+            id: event_id(self.sha256, locator),
+            locator: locator.to_owned(),
+            byte_offset: offset,
+            reason: reason.to_owned(),
+            raw: text.into_owned(),
+            raw_bytes: total_len.max(raw.len() as u64),
+            raw_truncated: truncated || keep < raw.len(),
+        })?;
+        self.counts.records_read += 1;
+        self.counts.records_quarantined += 1;
+        Ok(())
+    }
+
+    /// Records a delegation an adapter found beyond what events state themselves.
+    pub fn delegation(&mut self, d: &DelegationRecord) -> Result<(), Stop> {
+        Ok(self.writer.delegation(d)?)
+    }
+
+    /// Records a credential an adapter found beyond what events state themselves.
+    pub fn credential(&mut self, c: &CredentialRecord) -> Result<(), Stop> {
+        Ok(self.writer.credential(c)?)
+    }
+
+    /// Notes a principal with a kind the format makes clear.
+    pub fn principal(&mut self, id: &str, kind: PrincipalKind) {
+        self.writer.principal(id, kind, None, Origin::Event);
+    }
+
+    /// Notes a task declaration an adapter found.
+    pub fn task(&mut self, t: TaskRecord) {
+        self.writer.task(t);
+    }
+
+    /// Reads the whole input through `adapter`.
+    fn drive(
+        &mut self,
+        adapter: &mut dyn Adapter,
+        reader: Box<dyn io::BufRead>,
+        watch: &super::reader::FileWatch,
+        progress: &dyn Progress,
+    ) -> Result<(), Stop> {
+        match adapter.mode() {
+            UnitMode::Lines => self.drive_lines(adapter, reader, watch, progress)?,
+            UnitMode::Document => self.drive_document(adapter, reader)?,
+        }
+        adapter.finish(self)?;
+        progress.advanced(watch.bytes_read());
+        Ok(())
+    }
+
+    fn drive_lines(
+        &mut self,
+        adapter: &mut dyn Adapter,
+        reader: Box<dyn io::BufRead>,
+        watch: &super::reader::FileWatch,
+        progress: &dyn Progress,
+    ) -> Result<(), Stop> {
+        let mut lines = LineReader::new(reader, self.limits.max_record_bytes);
+        let mut buf = Vec::new();
+        let mut last_line = 0;
+        loop {
+            let info = match lines.next_line(&mut buf) {
+                Ok(Some(info)) => info,
+                Ok(None) => return Ok(()),
+                Err(e) => return self.stream_failed(&e, last_line + 1),
+            };
+            last_line = info.number;
+            if info.number % PROGRESS_EVERY == 0 {
+                progress.advanced(watch.bytes_read());
+            }
+            if !info.truncated && buf.trim_ascii().is_empty() {
+                continue; // blank lines are not records
+            }
+            if info.truncated {
+                let reason = format!(
+                    "record is {} bytes, over the limit of {} bytes (raise --max-record-bytes to load it)",
+                    info.total_len, self.limits.max_record_bytes
+                );
+                let locator = format!("L{}", info.number);
+                self.quarantine(
+                    &locator,
+                    Some(info.offset),
+                    &reason,
+                    &buf,
+                    info.total_len,
+                    true,
+                )?;
+                continue;
+            }
+            adapter.unit(
+                &Unit {
+                    line: info.number,
+                    offset: info.offset,
+                    bytes: &buf,
+                },
+                self,
+            )?;
+        }
+    }
+
+    fn drive_document(
+        &mut self,
+        adapter: &mut dyn Adapter,
+        reader: Box<dyn io::BufRead>,
+    ) -> Result<(), Stop> {
+        let limit = self.limits.max_record_bytes as u64;
+        let mut buf = Vec::new();
+        let mut limited = io::Read::take(reader, limit + 1);
+        if let Err(e) = io::Read::read_to_end(&mut limited, &mut buf) {
+            return self.stream_failed(&e, 1);
+        }
+        if buf.len() as u64 > limit {
+            return Err(Stop::Refuse(format!(
+                "the document is larger than {limit} bytes (raise --max-record-bytes to load it)"
+            )));
+        }
+        adapter.unit(
+            &Unit {
+                line: 1,
+                offset: 0,
+                bytes: &buf,
+            },
+            self,
+        )
+    }
+
+    /// A read error in the middle of a file: a decompression bomb refuses the file; anything
+    /// else (a truncated gzip stream, say) keeps what was read and quarantines the rest.
+    fn stream_failed(&mut self, e: &io::Error, next_line: u64) -> Result<(), Stop> {
+        if e.kind() == io::ErrorKind::FileTooLarge {
+            return Err(Stop::Refuse(e.to_string()));
+        }
+        let locator = format!("L{next_line}");
+        let reason = format!("the rest of the file could not be read: {e}");
+        self.quarantine(&locator, None, &reason, b"", 0, false)
+    }
+}
+
+/// The native format as an [`Adapter`].
+struct NativeAdapter;
+
+impl Adapter for NativeAdapter {
+    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+        let locator = format!("L{}", unit.line);
+        let id = sink.event_id(&locator);
+        match native::parse_line(unit.bytes, id, locator.clone(), unit.line) {
+            Ok(event) => {
+                sink.event(event)?;
+                sink.record_ok();
+                Ok(())
+            }
+            Err(reason) => sink.quarantine(
+                &locator,
+                Some(unit.offset),
+                &reason,
+                unit.bytes,
+                unit.bytes.len() as u64,
+                false,
+            ),
+        }
+    }
+}
+
+fn adapter_for(format: Format) -> Box<dyn Adapter> {
+    match format {
+        Format::Onus => Box::new(NativeAdapter),
+    }
+}
+
+/// Records the principals, tasks, delegations, credentials, grants and owner assignments an
+/// event states. Shared by every format.
+fn derive_entities(e: &Event, w: &mut SourceWriter<'_>) -> Result<(), crate::store::StoreError> {
+    let unknown = PrincipalKind::Unknown;
+    w.principal(
+        &e.actor,
+        e.actor_kind.unwrap_or(unknown),
+        None,
+        Origin::Event,
+    );
+    if let Some(target) = &e.target {
+        w.principal(
+            target,
+            e.target_kind.unwrap_or(unknown),
+            None,
+            Origin::Event,
+        );
+    }
+    for other in [&e.on_behalf_of, &e.owner].into_iter().flatten() {
+        w.principal(other, unknown, None, Origin::Event);
+    }
+    match e.kind {
+        EventKind::TaskStart => w.task(task_from(e)),
+        EventKind::Delegate => {
+            if let Some(d) = delegation_from(e) {
+                w.delegation(&d)?;
+            }
+        }
+        EventKind::CredentialIssue => {
+            if let Some(c) = credential_from(e) {
+                w.credential(&c)?;
+            }
+        }
+        EventKind::GrantChange => {
+            if let Some(g) = grant_from(e) {
+                w.grant(g);
+            }
+        }
+        EventKind::OwnerChange => {
+            if let Some(o) = owner_from(e) {
+                w.owner_assignment(o);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn task_from(e: &Event) -> TaskRecord {
+    TaskRecord {
+        task_id: e.task.clone().unwrap_or_default(),
+        origin: Origin::Event,
+        agent: Some(e.actor.clone()),
+        intent: e.intent.clone(),
+        constraints: e
+            .constraints
+            .clone()
+            .and_then(|c| serde_json::from_value::<Constraints>(c).ok()),
+        declared_at: Some(e.time),
+        event_id: Some(e.id.clone()),
+    }
+}
+
+fn delegation_from(e: &Event) -> Option<DelegationRecord> {
+    let target = e.target.as_ref()?;
+    let kind = match e.action.as_deref() {
+        Some("assume_role") => DelegationKind::AssumeRole,
+        Some("impersonate" | "impersonation") => DelegationKind::Impersonation,
+        _ => DelegationKind::Handoff,
+    };
+    Some(DelegationRecord {
+        delegator: e.actor.clone(),
+        delegate: target.clone(),
+        kind,
+        task: e.task.clone(),
+        scope: e.scope.clone(),
+        constraints: e.constraints.clone(),
+        at: e.time,
+        expires_at: e.expires_at,
+        event_id: e.id.clone(),
+    })
+}
+
+fn credential_from(e: &Event) -> Option<CredentialRecord> {
+    Some(CredentialRecord {
+        credential_id: e.credential.clone()?,
+        holder: e.target.clone(),
+        issuer: Some(e.actor.clone()),
+        credential_type: e.credential_type,
+        issued_at: Some(e.time),
+        expires_at: e.expires_at,
+        scope: e.scope.clone(),
+        task: e.task.clone(),
+        origin: Origin::Event,
+        event_id: Some(e.id.clone()),
+    })
+}
+
+/// A grant given; removals (`decision: deny`) stay in the events only.
+fn grant_from(e: &Event) -> Option<GrantRecord> {
+    if e.decision == Some(Decision::Deny) {
+        return None;
+    }
+    Some(GrantRecord {
+        grant_id: e.grant.clone()?,
+        principal: e.target.clone()?,
+        scope: e.scope.clone(),
+        approved_by: Some(e.actor.clone()),
+        valid_from: Some(e.time),
+        valid_until: e.expires_at,
+        origin: Origin::Event,
+        event_id: Some(e.id.clone()),
+    })
+}
+
+fn owner_from(e: &Event) -> Option<OwnerAssignment> {
+    Some(OwnerAssignment {
+        subject: e.target.clone()?,
+        role: e.role?,
+        owner: e.owner.clone()?,
+        valid_from: Some(e.time),
+        valid_until: None,
+        origin: Origin::Event,
+        event_id: Some(e.id.clone()),
+    })
+}

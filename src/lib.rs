@@ -1,0 +1,17 @@
+//! onus: investigate incidents caused by authorised AI agents.
+//!
+//! The crate is a library with a thin binary. Evidence files are read by [`ingest`] into the
+//! DuckDB evidence store of [`store`], using the domain types of [`model`]. The command line in
+//! [`cli`] is the only place that prints or knows about clap.
+//!
+//! See `docs/ARCHITECTURE.md` for the module map and the dependency rules.
+
+pub mod cli;
+pub mod graph;
+pub mod ingest;
+pub mod model;
+pub mod store;
+pub mod text;
+
+/// Version of this build of onus, recorded with every ingested source and in reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

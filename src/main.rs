@@ -1,0 +1,7 @@
+//! The `onus` binary: everything happens in [`onus::cli`].
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    onus::cli::main()
+}

@@ -1,0 +1,20 @@
+//! Domain types shared by every layer: events, principals, tasks, grants, credentials,
+//! delegations and owner assignments. Nothing here does I/O or knows about storage.
+
+mod class;
+mod entity;
+mod event;
+mod ownership;
+mod time;
+
+pub use class::{ActionClass, ClassSource, classify_action, parse_action_class};
+pub use entity::{
+    Constraints, CredentialRecord, CredentialType, DelegationKind, DelegationRecord, GrantRecord,
+    Origin, OwnerAssignment, OwnerRole, PrincipalRecord, QuarantineRecord, TaskRecord,
+    pattern_matches,
+};
+pub use event::{
+    Decision, Event, EventKind, ID_HASH_DIGITS, Outcome, PrincipalKind, Trust, event_id,
+};
+pub use ownership::owner_in_effect;
+pub use time::{Timestamp, format_time, parse_duration, parse_time};

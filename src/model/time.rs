@@ -1,0 +1,141 @@
+//! Evidence timestamps: UTC, microsecond precision, RFC 3339 with an explicit offset.
+
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
+
+/// A point in time as onus stores it: UTC, microseconds.
+pub type Timestamp = DateTime<Utc>;
+
+/// Earliest year accepted in evidence; anything before is treated as a broken clock.
+const MIN_YEAR: i32 = 1970;
+/// Latest year accepted in evidence.
+const MAX_YEAR: i32 = 2200;
+
+/// Parses an RFC 3339 timestamp that carries an offset (`Z` or `+01:00`) and converts it to UTC,
+/// truncated to microseconds.
+///
+/// A time without offset is refused rather than guessed, and so is a year outside 1970–2200.
+///
+/// # Examples
+/// ```
+/// let t = onus::model::parse_time("2026-03-04T11:15:02.1234567+01:00").unwrap();
+/// assert_eq!(onus::model::format_time(&t), "2026-03-04T10:15:02.123456Z");
+/// ```
+pub fn parse_time(text: &str) -> Result<Timestamp, String> {
+    let trimmed = text.trim();
+    let parsed = DateTime::parse_from_rfc3339(trimmed).map_err(|e| {
+        format!(
+            "`{}` is not an RFC 3339 time with offset ({e})",
+            clip(trimmed)
+        )
+    })?;
+    let utc = parsed.with_timezone(&Utc);
+    let year = utc.year();
+    if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
+        return Err(format!(
+            "`{}` is outside the plausible years {MIN_YEAR}-{MAX_YEAR}",
+            clip(trimmed)
+        ));
+    }
+    truncate_to_micros(utc).ok_or_else(|| format!("`{}` cannot be represented", clip(trimmed)))
+}
+
+/// Formats a timestamp the way onus prints and exports it: RFC 3339, UTC, microseconds.
+pub fn format_time(t: &Timestamp) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn truncate_to_micros(t: Timestamp) -> Option<Timestamp> {
+    DateTime::from_timestamp_micros(t.timestamp_micros())
+}
+
+fn clip(text: &str) -> String {
+    const LIMIT: usize = 64;
+    if text.chars().count() <= LIMIT {
+        text.to_owned()
+    } else {
+        let head: String = text.chars().take(LIMIT).collect();
+        format!("{head}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_offsets_to_utc_and_keeps_microseconds() {
+        let t = parse_time("2026-03-04T11:15:02.123456789+01:00").expect("valid");
+        assert_eq!(format_time(&t), "2026-03-04T10:15:02.123456Z");
+    }
+
+    #[test]
+    fn refuses_times_without_offset() {
+        let err = parse_time("2026-03-04T10:15:02").expect_err("no offset");
+        assert!(err.contains("RFC 3339"), "{err}");
+    }
+
+    #[test]
+    fn refuses_implausible_years() {
+        assert!(parse_time("1969-12-31T23:59:59Z").is_err());
+        assert!(parse_time("2999-01-01T00:00:00Z").is_err());
+        assert!(parse_time("1970-01-01T00:00:00Z").is_ok());
+    }
+
+    #[test]
+    fn refuses_impossible_dates() {
+        assert!(parse_time("2026-02-30T00:00:00Z").is_err());
+        assert!(parse_time("2026-13-01T00:00:00Z").is_err());
+    }
+}
+
+/// Parses a duration written `90s`, `15m`, `1h`, `7d` (or a bare number of seconds) into seconds.
+///
+/// # Examples
+/// ```
+/// assert_eq!(onus::model::parse_duration("15m"), Ok(900));
+/// ```
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let value: u64 = digits.parse().map_err(|_| {
+        format!(
+            "`{}` is not a duration such as 90s, 15m, 1h or 7d",
+            clip(text)
+        )
+    })?;
+    let factor = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "`{}` has an unknown unit (use s, m, h or d)",
+                clip(text)
+            ));
+        }
+    };
+    value
+        .checked_mul(factor)
+        .ok_or_else(|| format!("`{}` is too long", clip(text)))
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert_eq!(parse_duration("15m"), Ok(900));
+        assert_eq!(parse_duration("1h"), Ok(3600));
+        assert_eq!(parse_duration("7d"), Ok(604_800));
+        assert_eq!(parse_duration("30"), Ok(30));
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
+    }
+}

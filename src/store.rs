@@ -1,0 +1,163 @@
+//! The evidence store: an embedded DuckDB database holding sources, events, quarantine and the
+//! entities derived from them. All SQL of onus lives in this module.
+//!
+//! A [`Store`] owns one connection. Writers go through [`Store::begin_source`], which loads one
+//! source file in one transaction so that an interrupted ingest never leaves half a source.
+
+mod migrate;
+mod queries;
+mod value;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+use duckdb::{AccessMode, Config, Connection};
+
+pub use migrate::SCHEMA_VERSION;
+pub use queries::entities::{ActionRow, CredentialUse, TaskStart};
+pub use queries::sources::SourceRow;
+pub use queries::sql::{QueryColumns, QueryOutcome};
+pub use queries::timeline::{TimelineFilter, TimelineRow};
+pub use writer::{NewSource, SourceCounts, SourceWriter};
+
+/// Errors of the evidence store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("no evidence database at {path} (hint: create one with `onus ingest`)")]
+    Missing { path: PathBuf },
+    #[error("cannot open evidence database {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error(
+        "evidence database {path} has schema version {found}, newer than this onus understands ({supported}); use a newer onus"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error(
+        "evidence database {path} is read-only here and needs migrating to schema {wanted} (open it once for writing, e.g. with `onus ingest`)"
+    )]
+    NeedsMigration { path: PathBuf, wanted: i64 },
+    #[error("query failed: {0}")]
+    Query(String),
+    #[error("database error while {context}: {source}")]
+    Db {
+        context: &'static str,
+        #[source]
+        source: duckdb::Error,
+    },
+    #[error("stored data is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+impl StoreError {
+    pub(crate) fn db(context: &'static str) -> impl FnOnce(duckdb::Error) -> Self {
+        move |source| Self::Db { context, source }
+    }
+}
+
+/// Whether the store may be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    ReadWrite,
+    ReadOnly,
+}
+
+/// An open evidence database.
+pub struct Store {
+    conn: Connection,
+    access: Access,
+    location: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("location", &self.location)
+            .field("access", &self.access)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (and for [`Access::ReadWrite`], creates and migrates) the database file at `path`.
+    ///
+    /// A read-only open needs an existing file at the current schema version. A second writer
+    /// on the same file gets an [`StoreError::Open`] that says the file is locked.
+    pub fn open(path: &Path, access: Access) -> Result<Self, StoreError> {
+        if access == Access::ReadOnly && !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        let mode = match access {
+            Access::ReadWrite => AccessMode::ReadWrite,
+            Access::ReadOnly => AccessMode::ReadOnly,
+        };
+        let open_error = |e: duckdb::Error| StoreError::Open {
+            path: path.to_path_buf(),
+            message: describe_open_error(&e),
+        };
+        let config = Config::default()
+            .access_mode(mode)
+            .and_then(|c| c.enable_autoload_extension(false))
+            .map_err(open_error)?;
+        let conn = Connection::open_with_flags(path, config).map_err(open_error)?;
+        let store = Self {
+            conn,
+            access,
+            location: path.display().to_string(),
+        };
+        store.prepare_schema(Some(path))?;
+        Ok(store)
+    }
+
+    /// Opens a fresh in-memory database (used by replay and tests).
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory().map_err(StoreError::db("opening in memory"))?;
+        let store = Self {
+            conn,
+            access: Access::ReadWrite,
+            location: ":memory:".to_owned(),
+        };
+        store.prepare_schema(None)?;
+        Ok(store)
+    }
+
+    /// Where the database lives (a path, or `:memory:`).
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Whether this store was opened for writing.
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    fn prepare_schema(&self, path: Option<&Path>) -> Result<(), StoreError> {
+        let path_buf = path.map_or_else(|| PathBuf::from(":memory:"), Path::to_path_buf);
+        match self.access {
+            Access::ReadWrite => migrate::migrate(&self.conn, &path_buf),
+            Access::ReadOnly => migrate::check(&self.conn, &path_buf),
+        }
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Turns DuckDB's open errors into something a responder can act on.
+fn describe_open_error(e: &duckdb::Error) -> String {
+    let text = e.to_string();
+    if text.contains("Could not set lock") || text.contains("Conflicting lock") {
+        format!("the database is locked by another onus or DuckDB process ({text})")
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests;

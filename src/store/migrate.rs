@@ -1,0 +1,75 @@
+//! Versioned schema: ordered SQL files embedded at compile time, applied in one transaction each.
+
+use std::path::Path;
+
+use duckdb::Connection;
+
+use super::StoreError;
+
+/// Migrations in order; the schema version is the number of migrations applied.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/V001__init.sql"))];
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+fn current_version(conn: &Connection) -> Result<Option<i64>, StoreError> {
+    let exists: bool = conn
+        .query_row(
+            "SELECT count(*) > 0 FROM information_schema.tables WHERE table_name = 'schema_version'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(StoreError::db("reading the schema version"))?;
+    if !exists {
+        return Ok(None);
+    }
+    conn.query_row("SELECT max(version) FROM schema_version", [], |row| {
+        row.get::<_, Option<i64>>(0)
+    })
+    .map_err(StoreError::db("reading the schema version"))
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`].
+pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let found = current_version(conn)?.unwrap_or(0);
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+        let script = format!(
+            "BEGIN TRANSACTION;
+             CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL, applied_at TIMESTAMP NOT NULL);
+             {sql}
+             INSERT INTO schema_version VALUES ({version}, now()::TIMESTAMP);
+             COMMIT;"
+        );
+        if let Err(source) = conn.execute_batch(&script) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(StoreError::Db {
+                context: "applying a schema migration",
+                source,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks that a read-only database is at the version this build reads.
+pub(super) fn check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    match current_version(conn)? {
+        Some(v) if v == SCHEMA_VERSION => Ok(()),
+        Some(v) if v > SCHEMA_VERSION => Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: v,
+            supported: SCHEMA_VERSION,
+        }),
+        _ => Err(StoreError::NeedsMigration {
+            path: path.to_path_buf(),
+            wanted: SCHEMA_VERSION,
+        }),
+    }
+}

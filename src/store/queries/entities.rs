@@ -1,0 +1,313 @@
+//! Reading back the entities derived at ingest: principals, delegations, credentials, grants,
+//! owner assignments, tasks and policy. Analysis builds on these.
+
+use chrono::DateTime;
+use duckdb::Row;
+
+use crate::model::{
+    Constraints, CredentialRecord, CredentialType, DelegationKind, DelegationRecord, GrantRecord,
+    Origin, OwnerAssignment, OwnerRole, PrincipalKind, PrincipalRecord, TaskRecord, Timestamp,
+};
+use crate::store::{Store, StoreError};
+
+fn time(micros: Option<i64>) -> Option<Timestamp> {
+    micros.and_then(DateTime::from_timestamp_micros)
+}
+
+fn scope(text: Option<String>) -> Option<Vec<String>> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+}
+
+fn origin(text: &str) -> Origin {
+    Origin::parse(text).unwrap_or(Origin::Event)
+}
+
+/// A use of a credential held by someone else: the actor acted with the holder's authority.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialUse {
+    pub actor: String,
+    pub holder: String,
+    pub credential_id: String,
+    pub first_use: Timestamp,
+    pub task: Option<String>,
+    /// The events that used it, in time order.
+    pub event_ids: Vec<String>,
+}
+
+/// A `task.start` as the graph needs it: who started which task for whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskStart {
+    pub task: String,
+    pub agent: String,
+    pub on_behalf_of: Option<String>,
+    pub at: Timestamp,
+    pub event_id: String,
+}
+
+impl Store {
+    fn collect<T>(
+        &self,
+        sql: &str,
+        context: &'static str,
+        map: impl FnMut(&Row<'_>) -> duckdb::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn().prepare(sql).map_err(StoreError::db(context))?;
+        let rows = stmt.query_map([], map).map_err(StoreError::db(context))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(StoreError::db(context))
+    }
+
+    /// Every principal.
+    pub fn principals(&self) -> Result<Vec<PrincipalRecord>, StoreError> {
+        self.collect(
+            "SELECT id, kind, name, origin FROM principals ORDER BY id",
+            "reading principals",
+            |r| {
+                Ok(PrincipalRecord {
+                    id: r.get(0)?,
+                    kind: PrincipalKind::parse(&r.get::<_, String>(1)?)
+                        .unwrap_or(PrincipalKind::Unknown),
+                    name: r.get(2)?,
+                    origin: origin(&r.get::<_, String>(3)?),
+                })
+            },
+        )
+    }
+
+    /// Every delegation, oldest first.
+    pub fn delegations(&self) -> Result<Vec<DelegationRecord>, StoreError> {
+        self.collect(
+            "SELECT delegator, delegate, kind, task, scope::VARCHAR, constraints::VARCHAR,
+                    epoch_us(delegated_at), epoch_us(expires_at), event_id
+             FROM delegations ORDER BY delegated_at, event_id",
+            "reading delegations",
+            |r| {
+                Ok(DelegationRecord {
+                    delegator: r.get(0)?,
+                    delegate: r.get(1)?,
+                    kind: DelegationKind::parse(&r.get::<_, String>(2)?)
+                        .unwrap_or(DelegationKind::Handoff),
+                    task: r.get(3)?,
+                    scope: scope(r.get(4)?),
+                    constraints: r
+                        .get::<_, Option<String>>(5)?
+                        .and_then(|t| serde_json::from_str(&t).ok()),
+                    at: time(r.get(6)?).unwrap_or_default(),
+                    expires_at: time(r.get(7)?),
+                    event_id: r.get(8)?,
+                })
+            },
+        )
+    }
+
+    /// Every credential issued or declared.
+    pub fn credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
+        self.collect(
+            "SELECT credential_id, holder, issuer, credential_type, epoch_us(issued_at),
+                    epoch_us(expires_at), scope::VARCHAR, task, origin, event_id
+             FROM credentials ORDER BY credential_id, issued_at NULLS FIRST",
+            "reading credentials",
+            |r| {
+                Ok(CredentialRecord {
+                    credential_id: r.get(0)?,
+                    holder: r.get(1)?,
+                    issuer: r.get(2)?,
+                    credential_type: r
+                        .get::<_, Option<String>>(3)?
+                        .and_then(|t| CredentialType::parse(&t)),
+                    issued_at: time(r.get(4)?),
+                    expires_at: time(r.get(5)?),
+                    scope: scope(r.get(6)?),
+                    task: r.get(7)?,
+                    origin: origin(&r.get::<_, String>(8)?),
+                    event_id: r.get(9)?,
+                })
+            },
+        )
+    }
+
+    /// Every grant given.
+    pub fn grants(&self) -> Result<Vec<GrantRecord>, StoreError> {
+        self.collect(
+            "SELECT grant_id, principal, scope::VARCHAR, approved_by, epoch_us(valid_from),
+                    epoch_us(valid_until), origin, event_id
+             FROM grants ORDER BY principal, grant_id",
+            "reading grants",
+            |r| {
+                Ok(GrantRecord {
+                    grant_id: r.get(0)?,
+                    principal: r.get(1)?,
+                    scope: scope(r.get(2)?),
+                    approved_by: r.get(3)?,
+                    valid_from: time(r.get(4)?),
+                    valid_until: time(r.get(5)?),
+                    origin: origin(&r.get::<_, String>(6)?),
+                    event_id: r.get(7)?,
+                })
+            },
+        )
+    }
+
+    /// Every owner assignment.
+    pub fn owner_assignments(&self) -> Result<Vec<OwnerAssignment>, StoreError> {
+        self.collect(
+            "SELECT subject, role, owner, epoch_us(valid_from), epoch_us(valid_until), origin,
+                    event_id
+             FROM owner_assignments ORDER BY subject, role, valid_from NULLS FIRST",
+            "reading owner assignments",
+            |r| {
+                Ok(OwnerAssignment {
+                    subject: r.get(0)?,
+                    role: OwnerRole::parse(&r.get::<_, String>(1)?)
+                        .unwrap_or(OwnerRole::BusinessOwner),
+                    owner: r.get(2)?,
+                    valid_from: time(r.get(3)?),
+                    valid_until: time(r.get(4)?),
+                    origin: origin(&r.get::<_, String>(5)?),
+                    event_id: r.get(6)?,
+                })
+            },
+        )
+    }
+
+    /// Every task declaration (manifest and `task.start`).
+    pub fn tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
+        self.collect(
+            "SELECT task_id, origin, agent, intent, constraints::VARCHAR, epoch_us(declared_at),
+                    event_id
+             FROM tasks ORDER BY task_id, origin, declared_at NULLS FIRST",
+            "reading tasks",
+            |r| {
+                Ok(TaskRecord {
+                    task_id: r.get(0)?,
+                    origin: origin(&r.get::<_, String>(1)?),
+                    agent: r.get(2)?,
+                    intent: r.get(3)?,
+                    constraints: r
+                        .get::<_, Option<String>>(4)?
+                        .and_then(|t| serde_json::from_str::<Constraints>(&t).ok()),
+                    declared_at: time(r.get(5)?),
+                    event_id: r.get(6)?,
+                })
+            },
+        )
+    }
+
+    /// The organisation policy keys, as JSON values (last manifest wins).
+    pub fn policy(&self) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        self.collect(
+            "SELECT key, value::VARCHAR FROM policies ORDER BY source_id, key",
+            "reading policy",
+            |r| {
+                let value: String = r.get(1)?;
+                Ok((
+                    r.get(0)?,
+                    serde_json::from_str(&value).unwrap_or(serde_json::Value::Null),
+                ))
+            },
+        )
+    }
+
+    /// Uses of credentials (in `tool.call` and `auth` events) by someone other than their
+    /// holder, grouped per actor, credential and task.
+    pub fn credential_uses(&self) -> Result<Vec<CredentialUse>, StoreError> {
+        self.collect(
+            "SELECT e.actor, c.holder, e.credential, min(epoch_us(e.time)), e.task,
+                    list(e.id ORDER BY e.time, e.seq)
+             FROM events e
+             JOIN (SELECT DISTINCT credential_id, holder FROM credentials WHERE holder IS NOT NULL) c
+               ON c.credential_id = e.credential
+             WHERE c.holder <> e.actor AND e.kind IN ('tool.call', 'auth')
+             GROUP BY e.actor, c.holder, e.credential, e.task
+             ORDER BY 4, 1",
+            "reading credential uses",
+            |r| {
+                Ok(CredentialUse {
+                    actor: r.get(0)?,
+                    holder: r.get(1)?,
+                    credential_id: r.get(2)?,
+                    first_use: time(r.get(3)?).unwrap_or_default(),
+                    task: r.get(4)?,
+                    event_ids: list_of_strings(r, 5)?,
+                })
+            },
+        )
+    }
+
+    /// Every `task.start` event.
+    pub fn task_starts(&self) -> Result<Vec<TaskStart>, StoreError> {
+        self.collect(
+            "SELECT task, actor, on_behalf_of, epoch_us(time), id FROM events
+             WHERE kind = 'task.start' AND task IS NOT NULL ORDER BY time, seq",
+            "reading task starts",
+            |r| {
+                Ok(TaskStart {
+                    task: r.get(0)?,
+                    agent: r.get(1)?,
+                    on_behalf_of: r.get(2)?,
+                    at: time(r.get(3)?).unwrap_or_default(),
+                    event_id: r.get(4)?,
+                })
+            },
+        )
+    }
+}
+
+/// Reads a `VARCHAR[]` column.
+fn list_of_strings(r: &Row<'_>, idx: usize) -> duckdb::Result<Vec<String>> {
+    let value: duckdb::types::Value = r.get(idx)?;
+    Ok(match value {
+        duckdb::types::Value::List(items) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                duckdb::types::Value::Text(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// An action as the graph and the analyses need it: a `tool.call` with the outcome of its
+/// result when the call itself does not say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionRow {
+    pub event_id: String,
+    pub at: Timestamp,
+    pub actor: String,
+    pub task: Option<String>,
+    pub action: String,
+    pub credential: Option<String>,
+    pub outcome: String,
+}
+
+impl Store {
+    /// Every `tool.call` with an action, in time order, with its effective outcome.
+    pub fn actions(&self) -> Result<Vec<ActionRow>, StoreError> {
+        self.collect(
+            "SELECT c.id, epoch_us(c.time), c.actor, c.task, c.action, c.credential,
+                    CASE WHEN c.outcome <> 'unknown' THEN c.outcome
+                         ELSE coalesce(r.outcome, 'unknown') END
+             FROM events c
+             LEFT JOIN (
+                 SELECT call_id, actor, min(outcome) AS outcome FROM events
+                 WHERE kind = 'tool.result' AND call_id IS NOT NULL AND outcome <> 'unknown'
+                 GROUP BY call_id, actor
+             ) r ON r.call_id = c.call_id AND r.actor = c.actor
+             WHERE c.kind = 'tool.call' AND c.action IS NOT NULL
+             ORDER BY c.time, c.source_id, c.seq",
+            "reading actions",
+            |r| {
+                Ok(ActionRow {
+                    event_id: r.get(0)?,
+                    at: time(r.get(1)?).unwrap_or_default(),
+                    actor: r.get(2)?,
+                    task: r.get(3)?,
+                    action: r.get(4)?,
+                    credential: r.get(5)?,
+                    outcome: r.get(6)?,
+                })
+            },
+        )
+    }
+}

@@ -1,0 +1,351 @@
+//! Ingest through the binary: reconciliation, quarantine, de-duplication, fixtures.
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use crate::util::{fixture, native_line, onus, onus_json};
+
+#[test]
+fn three_malformed_lines_among_a_hundred_are_quarantined_with_line_and_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("e.duckdb");
+    let log = dir.path().join("mixed.jsonl");
+    let mut lines: Vec<String> = (0..100).map(native_line).collect();
+    // Lines 11, 52 and 103 (1-based) are bad, each in its own way.
+    lines.insert(
+        10,
+        r#"{"time":"2026-03-04T10:00:00Z","kind":"tool.call","actor":"#.to_owned(),
+    );
+    lines.insert(
+        51,
+        r#"{"time":"not a time","kind":"auth","actor":"a"}"#.to_owned(),
+    );
+    lines.push(r#"{"time":"2026-03-04T10:00:00Z","kind":"warp","actor":"a"}"#.to_owned());
+    fs::write(&log, lines.join("\n") + "\n").expect("write");
+
+    let run = onus(&db, &["ingest", log.to_str().expect("utf-8 path")]);
+    assert_eq!(
+        run.code, 3,
+        "partly bad input has its own exit code: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("100 events, 3 quarantined"),
+        "{}",
+        run.stdout
+    );
+
+    let q = onus_json(
+        &db,
+        &[
+            "query",
+            "--format",
+            "json",
+            "SELECT locator, reason FROM quarantine ORDER BY byte_offset",
+        ],
+    );
+    let rows = q.as_array().expect("array");
+    let got: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["locator"].as_str().expect("locator"),
+                r["reason"].as_str().expect("reason"),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0].0, "L11");
+    assert!(got[0].1.contains("truncated"), "{}", got[0].1);
+    assert_eq!(got[1].0, "L52");
+    assert!(got[1].1.contains("RFC 3339"), "{}", got[1].1);
+    assert_eq!(got[2].0, "L103");
+    assert!(got[2].1.contains("unknown event kind"), "{}", got[2].1);
+
+    let sources = onus_json(&db, &["sources", "--format", "json"]);
+    let s = &sources[0];
+    assert_eq!(s["records_read"], 103);
+    assert_eq!(s["records_ok"], 100);
+    assert_eq!(s["records_quarantined"], 3);
+    assert_eq!(s["events_ingested"], 100);
+}
+
+#[test]
+fn ingesting_the_same_file_twice_adds_nothing_and_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("e.duckdb");
+    let log = dir.path().join("a.jsonl");
+    fs::write(
+        &log,
+        (0..20).map(native_line).collect::<Vec<_>>().join("\n"),
+    )
+    .expect("write");
+    let copy = dir.path().join("copy-of-a.jsonl");
+    fs::copy(&log, &copy).expect("copy");
+
+    let first = onus(&db, &["ingest", log.to_str().expect("path")]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let second = onus(
+        &db,
+        &[
+            "ingest",
+            log.to_str().expect("path"),
+            copy.to_str().expect("path"),
+        ],
+    );
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(
+        second
+            .stdout
+            .matches("already ingested as source 1")
+            .count(),
+        2,
+        "{}",
+        second.stdout
+    );
+    let n = onus_json(
+        &db,
+        &[
+            "query",
+            "--format",
+            "json",
+            "SELECT count(*) AS n FROM events",
+        ],
+    );
+    assert_eq!(n[0]["n"], 20);
+    let ids = onus_json(
+        &db,
+        &[
+            "query",
+            "--format",
+            "json",
+            "SELECT count(DISTINCT id) AS n FROM events",
+        ],
+    );
+    assert_eq!(ids[0]["n"], 20, "event ids are unique");
+}
+
+#[test]
+fn event_ids_are_stable_across_databases() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("a.jsonl");
+    fs::write(&log, (0..5).map(native_line).collect::<Vec<_>>().join("\n")).expect("write");
+    let ids = |db: &str| {
+        let db = dir.path().join(db);
+        assert_eq!(onus(&db, &["ingest", log.to_str().expect("path")]).code, 0);
+        onus_json(
+            &db,
+            &[
+                "query",
+                "--format",
+                "json",
+                "SELECT id FROM events ORDER BY seq",
+            ],
+        )
+    };
+    let a = ids("one.duckdb");
+    assert_eq!(a, ids("two.duckdb"));
+    let sha = onus_json(
+        &dir.path().join("one.duckdb"),
+        &["sources", "--format", "json"],
+    )[0]["sha256"]
+        .as_str()
+        .expect("sha")
+        .to_owned();
+    assert_eq!(a[2]["id"], format!("{}:L3", &sha[..16]));
+}
+
+/// Counts events per kind straight from a fixture's JSONL files, independently of onus.
+fn kinds_in_fixture(name: &str) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for entry in fs::read_dir(fixture(name)).expect("fixture exists") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            for line in fs::read_to_string(&path).expect("read").lines() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let v: serde_json::Value =
+                    serde_json::from_str(line).expect("fixture line is JSON");
+                *counts
+                    .entry(v["kind"].as_str().expect("kind").to_owned())
+                    .or_default() += 1;
+            }
+        }
+    }
+    counts
+}
+
+#[test]
+fn the_payments_fixture_loads_completely_into_a_real_duckdb_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("a.duckdb");
+    let folder = fixture("payments-copilot");
+    let run = onus(&db, &["ingest", folder.to_str().expect("path")]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("[manifest"),
+        "the manifest is picked up: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("(documentation)"),
+        "README is reported as skipped: {}",
+        run.stdout
+    );
+
+    let expected = kinds_in_fixture("payments-copilot");
+    assert!(
+        expected.values().sum::<u64>() >= 250,
+        "a realistic fixture: {expected:?}"
+    );
+    let rows = onus_json(
+        &db,
+        &[
+            "query",
+            "--format",
+            "json",
+            "select kind, count(*) n from events group by kind order by kind",
+        ],
+    );
+    let got: BTreeMap<String, u64> = rows
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().expect("kind").to_owned(),
+                r["n"].as_u64().expect("n"),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+
+    // Any DuckDB client can open the file: use the engine directly, not through onus.
+    let conn = duckdb::Connection::open(&db).expect("a real DuckDB database");
+    let quarantined: i64 = conn
+        .query_row("SELECT count(*) FROM quarantine", [], |r| r.get(0))
+        .expect("query");
+    assert_eq!(quarantined, 0);
+    let owners: i64 = conn
+        .query_row(
+            "SELECT count(DISTINCT owner) FROM owner_assignments",
+            [],
+            |r| r.get(0),
+        )
+        .expect("query");
+    assert!(owners >= 4, "the manifest's owners are stored");
+}
+
+#[test]
+fn the_clean_run_fixture_loads_without_quarantine() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("c.duckdb");
+    let run = onus(
+        &db,
+        &["ingest", fixture("clean-run").to_str().expect("path")],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let expected: u64 = kinds_in_fixture("clean-run").values().sum();
+    let n = onus_json(
+        &db,
+        &[
+            "query",
+            "--format",
+            "json",
+            "SELECT count(*) AS n FROM events",
+        ],
+    );
+    assert_eq!(n[0]["n"].as_u64(), Some(expected));
+}
+
+#[test]
+fn a_bad_manifest_is_refused_whole_and_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("m.duckdb");
+    let manifest = dir.path().join("bad.toml");
+    fs::write(&manifest, "[[tasks]]\nid = \"T\"\n[tasks.constriants]\n").expect("write");
+    let run = onus(
+        &db,
+        &["ingest", "--manifest", manifest.to_str().expect("path")],
+    );
+    assert_eq!(run.code, 3);
+    assert!(
+        run.stdout.contains("REFUSED") && run.stdout.contains("constriants"),
+        "{}",
+        run.stdout
+    );
+    let n = onus_json(
+        &db,
+        &[
+            "query",
+            "--format",
+            "json",
+            "SELECT count(*) AS n FROM sources",
+        ],
+    );
+    assert_eq!(n[0]["n"], 0);
+}
+
+#[test]
+fn unknown_formats_are_refused_not_guessed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("u.duckdb");
+    let file = dir.path().join("events.jsonl");
+    fs::write(&file, "{\"Records\": []}\n").expect("write");
+    let run = onus(&db, &["ingest", file.to_str().expect("path")]);
+    assert_eq!(run.code, 3);
+    assert!(
+        run.stdout.contains("REFUSED") && run.stdout.contains("Records"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn manifest_classes_apply_whatever_the_ingest_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("o.duckdb");
+    let log = dir.path().join("l.jsonl");
+    fs::write(
+        &log,
+        r#"{"time":"2026-03-04T10:00:00Z","kind":"tool.call","actor":"a","action":"crm.sync"}"#,
+    )
+    .expect("write");
+    let manifest = dir.path().join("m.toml");
+    fs::write(
+        &manifest,
+        "[[action_classes]]\naction = \"crm.*\"\nclass = \"read\"\n",
+    )
+    .expect("write");
+    assert_eq!(onus(&db, &["ingest", log.to_str().expect("path")]).code, 0);
+    let before = onus_json(
+        &db,
+        &[
+            "query",
+            "--format",
+            "json",
+            "SELECT action_class, class_source FROM events",
+        ],
+    );
+    assert_eq!(before[0]["class_source"], "none");
+    assert_eq!(
+        onus(
+            &db,
+            &["ingest", "--manifest", manifest.to_str().expect("path")]
+        )
+        .code,
+        0
+    );
+    let after = onus_json(
+        &db,
+        &[
+            "query",
+            "--format",
+            "json",
+            "SELECT action_class, class_source FROM events",
+        ],
+    );
+    assert_eq!(after[0]["action_class"], "read");
+    assert_eq!(after[0]["class_source"], "manifest");
+}
