@@ -6,11 +6,15 @@ use duckdb::Connection;
 
 use super::StoreError;
 
-/// Migrations in order; the schema version is the number of migrations applied.
+/// Migrations in ascending version order; a database's version is the highest one applied.
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/V001__init.sql"))];
 
-/// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+/// How many migrations this build knows.
+#[cfg(test)]
+pub const MIGRATION_COUNT: usize = MIGRATIONS.len();
+
+/// The schema version this build writes and reads: the last migration's.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 fn current_version(conn: &Connection) -> Result<Option<i64>, StoreError> {
     let exists: bool = conn

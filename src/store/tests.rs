@@ -155,9 +155,17 @@ fn migrations_are_recorded_once() {
     let path = dir.path().join("m.duckdb");
     drop(Store::open(&path, Access::ReadWrite).expect("create"));
     let store = Store::open(&path, Access::ReadWrite).expect("reopen");
-    let versions: i64 = store
+    let (rows, max): (i64, i64) = store
         .conn()
-        .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*), max(version) FROM schema_version",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .expect("versions");
-    assert_eq!(versions, SCHEMA_VERSION);
+    assert_eq!(max, SCHEMA_VERSION);
+    assert_eq!(
+        rows,
+        i64::try_from(super::migrate::MIGRATION_COUNT).expect("small")
+    );
 }
