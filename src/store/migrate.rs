@@ -37,17 +37,33 @@ fn current_version(conn: &Connection) -> Result<Option<i64>, StoreError> {
     .map_err(StoreError::db("reading the schema version"))
 }
 
-/// Brings the schema up to [`SCHEMA_VERSION`].
+fn applied_versions(conn: &Connection) -> Result<Vec<i64>, StoreError> {
+    if current_version(conn)?.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn
+        .prepare("SELECT DISTINCT version FROM schema_version ORDER BY version")
+        .map_err(StoreError::db("reading the schema version"))?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, i64>(0))
+        .map_err(StoreError::db("reading the schema version"))?;
+    rows.collect::<Result<_, _>>()
+        .map_err(StoreError::db("reading the schema version"))
+}
+
+/// Applies every migration not yet recorded, in version order, each in its own transaction.
 pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    let found = current_version(conn)?.unwrap_or(0);
-    if found > SCHEMA_VERSION {
+    let applied = applied_versions(conn)?;
+    if let Some(&found) = applied.last()
+        && found > SCHEMA_VERSION
+    {
         return Err(StoreError::TooNew {
             path: path.to_path_buf(),
             found,
             supported: SCHEMA_VERSION,
         });
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
         let script = format!(
             "BEGIN TRANSACTION;
              CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL, applied_at TIMESTAMP NOT NULL);
@@ -66,15 +82,16 @@ pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Checks that a read-only database is at the version this build reads.
+/// Checks that a read-only database has every migration this build knows.
 pub(super) fn check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    match current_version(conn)? {
-        Some(v) if v == SCHEMA_VERSION => Ok(()),
-        Some(v) if v > SCHEMA_VERSION => Err(StoreError::TooNew {
+    let applied = applied_versions(conn)?;
+    match applied.last() {
+        Some(&v) if v > SCHEMA_VERSION => Err(StoreError::TooNew {
             path: path.to_path_buf(),
             found: v,
             supported: SCHEMA_VERSION,
         }),
+        _ if MIGRATIONS.iter().all(|(v, _)| applied.contains(v)) => Ok(()),
         _ => Err(StoreError::NeedsMigration {
             path: path.to_path_buf(),
             wanted: SCHEMA_VERSION,
