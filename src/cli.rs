@@ -4,6 +4,7 @@
 
 mod args;
 mod command;
+mod findings;
 mod output;
 mod progress;
 

@@ -6,6 +6,8 @@
 //!
 //! See `docs/ARCHITECTURE.md` for the module map and the dependency rules.
 
+pub mod accountability;
+pub mod analysis;
 pub mod cli;
 pub mod graph;
 pub mod ingest;

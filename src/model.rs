@@ -4,6 +4,7 @@
 mod class;
 mod entity;
 mod event;
+mod finding;
 mod ownership;
 mod time;
 
@@ -15,6 +16,10 @@ pub use entity::{
 };
 pub use event::{
     Decision, Event, EventKind, ID_HASH_DIGITS, Outcome, PrincipalKind, Trust, event_id,
+};
+pub use finding::{
+    AccountabilityRecord, Contribution, DriftPoint, FailureClass, Finding, Mappings, Provenance,
+    Severity, Violation,
 };
 pub use ownership::owner_in_effect;
 pub use time::{Timestamp, format_time, parse_duration, parse_time};

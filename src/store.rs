@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use duckdb::{AccessMode, Config, Connection};
 
 pub use migrate::SCHEMA_VERSION;
+pub use queries::analysis::{AnalysisEvent, FindingRow};
 pub use queries::entities::{ActionRow, CredentialUse, TaskStart};
 pub use queries::sources::SourceRow;
 pub use queries::sql::{QueryColumns, QueryOutcome};

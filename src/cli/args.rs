@@ -55,6 +55,39 @@ pub enum Command {
     Timeline(TimelineArgs),
     /// Show the delegation graph: who acted on whose authority
     Graph(GraphArgs),
+    /// Recompute drift, findings and accountability (ingest does this by itself)
+    Analyze,
+    /// List findings, most severe first
+    Findings(FindingsArgs),
+    /// Show who is accountable for each task with findings
+    Accountability(AccountabilityArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    /// Only findings of this task
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+    /// Only findings at or above this severity
+    #[arg(long, value_enum)]
+    pub severity: Option<SeverityArg>,
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Debug, Args)]
+pub struct AccountabilityArgs {
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +130,9 @@ pub struct IngestArgs {
     /// Print the ingest summary as JSON on stdout
     #[arg(long)]
     pub json: bool,
+    /// Do not recompute drift, findings and accountability after loading
+    #[arg(long)]
+    pub no_analyze: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -29,6 +29,9 @@ pub(super) fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Query(args) => query(&global.db, &args),
         Command::Timeline(args) => timeline(&global.db, &args),
         Command::Graph(args) => graph(&global.db, &args),
+        Command::Analyze => analyze(&global.db),
+        Command::Findings(args) => super::findings::findings(&global.db, &args),
+        Command::Accountability(args) => super::findings::accountability(&global.db, &args),
     }
 }
 
@@ -53,6 +56,11 @@ fn ingest(db: &std::path::Path, quiet: bool, args: IngestArgs) -> Result<u8, Cli
     let progress = StderrProgress::new(quiet);
     let summary = ingest_paths(&mut store, &args.paths, &options, &progress)
         .with_context(|| format!("ingest into {} stopped", db.display()))?;
+    let analysis = if args.no_analyze {
+        None
+    } else {
+        Some(crate::analysis::run(&mut store).context("analysis after ingest failed")?)
+    };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     if args.json {
@@ -60,6 +68,15 @@ fn ingest(db: &std::path::Path, quiet: bool, args: IngestArgs) -> Result<u8, Cli
         writeln!(out)?;
     } else {
         print_summary(&mut out, &summary, db)?;
+        if let Some(a) = &analysis {
+            writeln!(
+                out,
+                "analysis: {} findings, {} drift points, {} accountability records (see `onus findings`, `onus accountability`)",
+                a.findings.len(),
+                a.drift_points.len(),
+                a.records.len()
+            )?;
+        }
     }
     out.flush()?;
     Ok(if summary.had_bad_input() {
@@ -410,5 +427,20 @@ fn graph(db: &std::path::Path, args: &GraphArgs) -> Result<u8, CliError> {
         }
     }
     out.flush()?;
+    Ok(exit::OK)
+}
+
+fn analyze(db: &std::path::Path) -> Result<u8, CliError> {
+    let mut store = open(db, Access::ReadWrite)?;
+    let a = crate::analysis::run(&mut store)?;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    writeln!(
+        out,
+        "{} findings, {} drift points, {} accountability records",
+        a.findings.len(),
+        a.drift_points.len(),
+        a.records.len()
+    )?;
     Ok(exit::OK)
 }

@@ -1,5 +1,6 @@
 //! Named read queries, one file per area. They return model types or plain rows.
 
+pub mod analysis;
 pub mod entities;
 pub mod sources;
 pub mod sql;

@@ -25,7 +25,8 @@ CREATE TABLE drift_points (
     reasons         JSON NOT NULL,     -- the constraints broken, each {"axis", "value", "allowed"}
     cause_event_id  VARCHAR,           -- latest untrusted input before the drift point
     provenance      JSON NOT NULL,     -- [{"argument", "value", "event_id"}]: values first seen in untrusted content
-    actions_after   BIGINT NOT NULL,   -- actions at or after the drift point in the task
+    actions_after   BIGINT NOT NULL,   -- actions after the drift point in the task
+    after_event_ids JSON NOT NULL,     -- those actions, in time order
     seconds_after   DOUBLE NOT NULL,   -- time from the drift point to the task's last action
     stopped_by      VARCHAR,           -- event id of the control that stopped it, if any
     stop_kind       VARCHAR            -- denial | approval_refused | revocation | task_end
