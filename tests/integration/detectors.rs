@@ -147,7 +147,10 @@ fn pair_with(detector: &str, fires: &[Value], near_miss: &[Value], manifest: Opt
 }
 
 #[test]
-#[allow(clippy::too_many_lines, reason = "one fire / near-miss pair per drift detector")]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one fire / near-miss pair per drift detector"
+)]
 fn drift_detectors_fire_on_out_of_scope_actions_only() {
     pair(
         "drift.tool",
