@@ -7,6 +7,7 @@ mod command;
 mod findings;
 mod output;
 mod progress;
+mod reporting;
 
 use std::io::{self, Write as _};
 use std::process::ExitCode;
@@ -19,6 +20,8 @@ pub use args::Cli;
 pub mod exit {
     /// Everything worked.
     pub const OK: u8 = 0;
+    /// Replay: an expectation no longer holds, or a finding at or above `--fail-on` exists.
+    pub const CHECK_FAILED: u8 = 1;
     /// The command line was wrong (unknown option, bad value, invalid SQL).
     pub const USAGE: u8 = 2;
     /// Some input was bad: records were quarantined or files refused. Everything else loaded.

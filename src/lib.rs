@@ -12,6 +12,8 @@ pub mod cli;
 pub mod graph;
 pub mod ingest;
 pub mod model;
+pub mod replay;
+pub mod report;
 pub mod store;
 pub mod text;
 

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
+  1  replay: an expectation no longer holds, or a finding at or above --fail-on exists
   2  usage error: bad option or value, invalid SQL
   3  bad input: some records were quarantined or files refused (the rest was loaded)
   4  the command could not run: database missing or locked, I/O or internal error";
@@ -61,6 +62,58 @@ pub enum Command {
     Findings(FindingsArgs),
     /// Show who is accountable for each task with findings
     Accountability(AccountabilityArgs),
+    /// Write an accountability report
+    Report(ReportArgs),
+    /// Ingest saved evidence into memory, analyse it, report, and check expectations
+    #[command(after_help = EXIT_CODES)]
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormatArg {
+    Md,
+    Html,
+    Json,
+    Csv,
+    Dot,
+    Mermaid,
+    Ocsf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Md)]
+    pub format: ReportFormatArg,
+    /// Write to this file (atomically) instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Title at the top of the report
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Stamp the report with the current time (off by default so reports are byte-identical)
+    #[arg(long)]
+    pub timestamp: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Evidence files or fixture folders (a folder's manifest.toml and expected.toml are used)
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Accountability manifest (TOML); may be repeated
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Md)]
+    pub format: ReportFormatArg,
+    /// Write the report to this file (atomically) instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Expectation file; default: expected.toml in the first fixture folder, if there is one
+    #[arg(long, value_name = "FILE")]
+    pub expect: Option<PathBuf>,
+    /// Exit 1 when a finding at or above this severity exists
+    #[arg(long, value_enum)]
+    pub fail_on: Option<SeverityArg>,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,8 @@ pub(super) fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Analyze => analyze(&global.db),
         Command::Findings(args) => super::findings::findings(&global.db, &args),
         Command::Accountability(args) => super::findings::accountability(&global.db, &args),
+        Command::Report(args) => super::reporting::report(&global.db, &args),
+        Command::Replay(args) => super::reporting::replay(global.quiet, &args),
     }
 }
 

@@ -311,3 +311,43 @@ impl Store {
         )
     }
 }
+
+impl Store {
+    /// The credential an event used, if any.
+    pub fn event_credential(&self, event_id: &str) -> Result<Option<String>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT credential FROM events WHERE id = ?")
+            .map_err(StoreError::db("reading an event's credential"))?;
+        let mut rows = stmt
+            .query_map(duckdb::params![event_id], |r| r.get::<_, Option<String>>(0))
+            .map_err(StoreError::db("reading an event's credential"))?;
+        Ok(rows
+            .next()
+            .transpose()
+            .map_err(StoreError::db("reading an event's credential"))?
+            .flatten())
+    }
+}
+
+impl Store {
+    /// The id of the event at `locator` in the source whose path ends with `file`.
+    pub fn event_id_at(&self, file: &str, locator: &str) -> Result<Option<String>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare(
+                "SELECT e.id FROM events e JOIN sources s ON s.id = e.source_id
+                 WHERE (s.path = ? OR ends_with(s.path, '/' || ?)) AND e.locator = ?
+                 ORDER BY e.source_id LIMIT 1",
+            )
+            .map_err(StoreError::db("resolving an event reference"))?;
+        let mut rows = stmt
+            .query_map(duckdb::params![file, file, locator], |r| {
+                r.get::<_, String>(0)
+            })
+            .map_err(StoreError::db("resolving an event reference"))?;
+        rows.next()
+            .transpose()
+            .map_err(StoreError::db("resolving an event reference"))
+    }
+}
