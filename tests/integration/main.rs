@@ -1,8 +1,11 @@
 //! The one integration-test binary: each module drives the real `onus` binary or the library
 //! against real DuckDB files.
 
+mod chat;
 mod cli;
 mod graph;
 mod ingest;
 mod interrupt;
+mod mcp;
+mod otlp;
 mod util;
