@@ -55,7 +55,10 @@ fn the_otel_handoff_fixture_rebuilds_both_handoffs_and_the_task() {
             .all(|d| d["kind"] == "handoff" && d["task"] == task)
     );
 
-    let tasks = query(&db, "SELECT task_id, agent, intent FROM tasks");
+    let tasks = query(
+        &db,
+        "SELECT task_id, agent, intent FROM tasks WHERE origin = 'event'",
+    );
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     assert_eq!(tasks[0]["task_id"], task);
     assert_eq!(tasks[0]["agent"], "asst_orch_9QmT2");
