@@ -6,11 +6,16 @@
 //! and their location; whole files that cannot be read are refused and reported. Nothing is
 //! printed here: the caller gets an [`IngestSummary`] and decides what to say.
 
+mod chat;
 mod detect;
+mod frame;
 mod loader;
 mod manifest;
+mod mcp;
 mod native;
+mod otlp;
 mod reader;
+mod tool_target;
 mod walk;
 
 use std::path::{Path, PathBuf};

@@ -192,6 +192,12 @@ pub struct IngestArgs {
 pub enum InputFormat {
     Auto,
     Onus,
+    /// OTLP/JSON traces with OpenTelemetry GenAI attributes
+    Otlp,
+    /// MCP JSON-RPC message logs
+    Mcp,
+    /// agent chat transcripts (messages with tool calls)
+    Chat,
 }
 
 #[derive(Debug, Args)]

@@ -46,6 +46,9 @@ fn ingest(db: &std::path::Path, quiet: bool, args: IngestArgs) -> Result<u8, Cli
         format: match args.format {
             InputFormat::Auto => FormatChoice::Auto,
             InputFormat::Onus => FormatChoice::Force(Format::Onus),
+            InputFormat::Otlp => FormatChoice::Force(Format::Otlp),
+            InputFormat::Mcp => FormatChoice::Force(Format::Mcp),
+            InputFormat::Chat => FormatChoice::Force(Format::Chat),
         },
         manifests: args.manifest,
         limits: Limits {

@@ -10,16 +10,25 @@ use super::reader::{EvidenceFile, Limits};
 pub enum Format {
     /// The canonical schema as JSON lines (docs/schema.md).
     Onus,
+    /// OTLP/JSON trace export requests with GenAI attributes (docs/formats/otlp.md).
+    Otlp,
+    /// MCP JSON-RPC message logs (docs/formats/mcp.md).
+    Mcp,
+    /// Agent chat transcripts, "messages with tool calls" (docs/formats/chat.md).
+    Chat,
 }
 
 impl Format {
     /// Every format, in detection order.
-    pub const ALL: &'static [Self] = &[Self::Onus];
+    pub const ALL: &'static [Self] = &[Self::Onus, Self::Otlp, Self::Mcp, Self::Chat];
 
     /// The name used on the command line and in the `sources` table.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Onus => "onus",
+            Self::Otlp => "otlp",
+            Self::Mcp => "mcp",
+            Self::Chat => "chat",
         }
     }
 
@@ -44,35 +53,189 @@ pub(super) fn detect(path: &Path, limits: &Limits) -> io::Result<Result<Format, 
 }
 
 fn detect_bytes(head: &[u8]) -> Result<Format, String> {
-    let first = head
+    let mut lines = head
         .split(|b| *b == b'\n')
         .map(<[u8]>::trim_ascii)
-        .find(|l| !l.is_empty());
-    let Some(first) = first else {
+        .filter(|l| !l.is_empty());
+    let Some(first) = lines.next() else {
         return Err("the file is empty".to_owned());
     };
-    if !first.starts_with(b"{") {
+    if !first.starts_with(b"{") && !first.starts_with(b"[") {
         return Err("not JSON: the first record does not start with `{`".to_owned());
     }
-    match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(first) {
-        Ok(obj) => {
-            let is_str = |k: &str| obj.get(k).is_some_and(serde_json::Value::is_string);
-            if is_str("kind") && is_str("time") && is_str("actor") {
-                Ok(Format::Onus)
-            } else {
-                let keys: Vec<&str> = obj.keys().take(8).map(String::as_str).collect();
-                Err(format!(
-                    "unrecognised JSON: the first record has keys [{}], which match no known format (use --format to force one)",
-                    keys.join(", ")
-                ))
-            }
+    match serde_json::from_slice::<serde_json::Value>(first) {
+        Ok(value) => {
+            let second = lines
+                .next()
+                .and_then(|l| serde_json::from_slice::<serde_json::Value>(l).ok());
+            classify(&value, second.as_ref())
         }
-        Err(e) if e.is_eof() => Err(
-            "unrecognised: the first record is not complete JSON on one line within the first MiB (use --format to force one)".to_owned(),
-        ),
+        // Not complete on its first line: a pretty-printed document.
+        Err(e) if e.is_eof() => agent::detect_document(head).unwrap_or_else(|| {
+            Err("unrecognised: the first record is not complete JSON on one line within the first MiB (use --format to force one)".to_owned())
+        }),
         Err(e) => Err(format!(
             "unrecognised: the first record is not valid JSON ({e}); use --format to force one"
         )),
+    }
+}
+
+/// Names the format of the first record, or says why none (or more than one) matches.
+fn classify(
+    first: &serde_json::Value,
+    second: Option<&serde_json::Value>,
+) -> Result<Format, String> {
+    let mut matches = Vec::new();
+    if let serde_json::Value::Object(obj) = first {
+        let is_str = |k: &str| obj.get(k).is_some_and(serde_json::Value::is_string);
+        if is_str("kind") && is_str("time") && is_str("actor") {
+            matches.push(Format::Onus);
+        }
+    }
+    matches.extend(agent::classify_value(first, second));
+    match matches.as_slice() {
+        [one] => Ok(*one),
+        [] => {
+            let keys: Vec<&str> = first
+                .as_object()
+                .map(|o| o.keys().take(8).map(String::as_str).collect())
+                .unwrap_or_default();
+            Err(format!(
+                "unrecognised JSON: the first record has keys [{}], which match no known format (use --format to force one)",
+                keys.join(", ")
+            ))
+        }
+        many => {
+            let names: Vec<&str> = many.iter().map(|f| f.as_str()).collect();
+            Err(format!(
+                "ambiguous: the first record looks like {} (use --format to choose)",
+                names.join(" and ")
+            ))
+        }
+    }
+}
+
+/// Detection of the agent-trace formats (OTLP, MCP, chat), kept apart from the others.
+mod agent {
+    use serde_json::{Map, Value};
+
+    use super::Format;
+
+    fn is_chat_message(v: &Value) -> bool {
+        let Some(obj) = v.as_object() else {
+            return false;
+        };
+        let role = obj.get("role").and_then(Value::as_str);
+        let has_body = ["content", "tool_calls", "function_call", "tool_call_id"]
+            .iter()
+            .any(|k| obj.contains_key(*k));
+        if role.is_some() && has_body {
+            return true;
+        }
+        // A wrapped message line (`{"type": "user", "message": {"role": ...}}`).
+        obj.get("message").is_some_and(is_chat_message)
+    }
+
+    fn is_jsonrpc(v: &Value) -> bool {
+        match v {
+            Value::Object(obj) => {
+                obj.get("jsonrpc").and_then(Value::as_str) == Some("2.0")
+                    || ["message", "payload", "data"]
+                        .iter()
+                        .any(|k| obj.get(*k).is_some_and(is_jsonrpc))
+            }
+            Value::Array(items) => items.first().is_some_and(is_jsonrpc),
+            _ => false,
+        }
+    }
+
+    const ENVELOPE_KEYS: &[&str] = &["task", "agent", "session", "started_at", "user"];
+
+    fn is_envelope_header(obj: &Map<String, Value>) -> bool {
+        !obj.is_empty()
+            && obj
+                .keys()
+                .all(|k| ENVELOPE_KEYS.contains(&k.as_str()) || k == "messages" || k == "system")
+    }
+
+    /// The agent formats a parsed first record (and the record after it) match.
+    pub(super) fn classify_value(first: &Value, second: Option<&Value>) -> Vec<Format> {
+        let mut out = Vec::new();
+        match first {
+            Value::Object(obj) => {
+                if obj.get("resourceSpans").is_some_and(Value::is_array) {
+                    out.push(Format::Otlp);
+                }
+                if is_jsonrpc(first) {
+                    out.push(Format::Mcp);
+                }
+                let messages = obj.get("messages").and_then(Value::as_array);
+                let header_then_message =
+                    is_envelope_header(obj) && second.is_some_and(is_chat_message);
+                if is_chat_message(first)
+                    || messages.is_some_and(|m| m.first().is_none_or(is_chat_message))
+                    || header_then_message
+                {
+                    out.push(Format::Chat);
+                }
+            }
+            Value::Array(items) => {
+                if items.first().is_some_and(is_chat_message) {
+                    out.push(Format::Chat);
+                }
+                if is_jsonrpc(first) {
+                    out.push(Format::Mcp);
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// A document spread over lines: parsed whole when it fits in the sniffed head, else named
+    /// by its top-level keys. `None` when nothing agent-like is seen.
+    pub(super) fn detect_document(head: &[u8]) -> Option<Result<Format, String>> {
+        if let Ok(value) = serde_json::from_slice::<Value>(head) {
+            return match classify_value(&value, None).as_slice() {
+                [one] => Some(Ok(*one)),
+                _ => None,
+            };
+        }
+        let keys = top_level_keys(head);
+        let has = |k: &str| keys.iter().any(|x| x == k);
+        match (has("resourceSpans"), has("messages")) {
+            (true, false) => Some(Ok(Format::Otlp)),
+            (false, true) => Some(Ok(Format::Chat)),
+            _ => None,
+        }
+    }
+
+    /// The keys of the outermost object seen in `head` (strings and nesting respected).
+    fn top_level_keys(head: &[u8]) -> Vec<String> {
+        let mut keys = Vec::new();
+        let mut depth = 0usize;
+        let mut i = 0;
+        while i < head.len() {
+            match head[i] {
+                b'"' => {
+                    let start = i + 1;
+                    i += 1;
+                    while i < head.len() && head[i] != b'"' {
+                        i += if head[i] == b'\\' { 2 } else { 1 };
+                    }
+                    let after = head[(i + 1).min(head.len())..].trim_ascii_start();
+                    if depth == 1 && after.first() == Some(&b':') {
+                        let end = i.min(head.len());
+                        keys.push(String::from_utf8_lossy(&head[start..end]).into_owned());
+                    }
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            i += 1;
+        }
+        keys
     }
 }
 
@@ -96,5 +259,36 @@ mod tests {
         );
         let err = detect_bytes(br#"{"Records":[]}"#).expect_err("other json");
         assert!(err.contains("Records"), "{err}");
+    }
+
+    #[test]
+    fn agent_formats_are_recognised_by_content() {
+        let otlp = br#"{"resourceSpans":[{"scopeSpans":[]}]}"#;
+        assert_eq!(detect_bytes(otlp), Ok(Format::Otlp));
+        let pretty = b"{\n  \"resourceSpans\": [\n    {\"scopeSpans\": [";
+        assert_eq!(detect_bytes(pretty), Ok(Format::Otlp));
+        let mcp = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#;
+        assert_eq!(detect_bytes(mcp), Ok(Format::Mcp));
+        let wrapped =
+            br#"{"timestamp":"2026-03-04T10:00:00Z","message":{"jsonrpc":"2.0","method":"ping"}}"#;
+        assert_eq!(detect_bytes(wrapped), Ok(Format::Mcp));
+        let chat = br#"{"role":"user","content":"hi"}"#;
+        assert_eq!(detect_bytes(chat), Ok(Format::Chat));
+        let header = b"{\"task\":\"T-1\",\"agent\":\"a\"}\n{\"role\":\"user\",\"content\":\"hi\"}";
+        assert_eq!(detect_bytes(header), Ok(Format::Chat));
+        let doc = b"[\n  {\"role\": \"system\", \"content\": \"be brief\"}\n]";
+        assert_eq!(detect_bytes(doc), Ok(Format::Chat));
+    }
+
+    #[test]
+    fn look_alikes_are_refused_or_called_ambiguous() {
+        let records = b"{\n  \"Records\": [\n    {\"eventName\": \"GetObject\"";
+        assert!(detect_bytes(records).is_err());
+        assert!(detect_bytes(br#"{"Records":[{"eventName":"GetObject"}]}"#).is_err());
+        let both = br#"{"jsonrpc":"2.0","role":"user","content":"x","method":"m"}"#;
+        let err = detect_bytes(both).expect_err("ambiguous");
+        assert!(err.contains("ambiguous"), "{err}");
+        // A header line alone says nothing about what follows.
+        assert!(detect_bytes(br#"{"task":"T-1"}"#).is_err());
     }
 }

@@ -262,6 +262,18 @@ impl Sink<'_, '_> {
         event_id(self.sha256, locator)
     }
 
+    /// The longest record (or document) the run accepts, in bytes.
+    pub fn max_record_bytes(&self) -> usize {
+        self.limits.max_record_bytes
+    }
+
+    /// The first 16 hex digits of the file's SHA-256, as used in event ids.
+    pub fn file_tag(&self) -> &str {
+        self.sha256
+            .get(..crate::model::ID_HASH_DIGITS)
+            .unwrap_or(self.sha256)
+    }
+
     /// Counts one record that ended up as one or more events (or merged into one).
     pub fn record_ok(&mut self) {
         self.counts.records_read += 1;
@@ -455,6 +467,9 @@ impl Adapter for NativeAdapter {
 fn adapter_for(format: Format) -> Box<dyn Adapter> {
     match format {
         Format::Onus => Box::new(NativeAdapter),
+        Format::Otlp => Box::<super::otlp::OtlpAdapter>::default(),
+        Format::Mcp => Box::<super::mcp::McpAdapter>::default(),
+        Format::Chat => Box::<super::chat::ChatAdapter>::default(),
     }
 }
 

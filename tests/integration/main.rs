@@ -2,10 +2,13 @@
 //! against real DuckDB files.
 
 mod analysis;
+mod chat;
 mod cli;
 mod detectors;
 mod graph;
 mod ingest;
 mod interrupt;
+mod mcp;
+mod otlp;
 mod report;
 mod util;
