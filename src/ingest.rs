@@ -6,7 +6,9 @@
 //! and their location; whole files that cannot be read are refused and reported. Nothing is
 //! printed here: the caller gets an [`IngestSummary`] and decides what to say.
 
+mod cloudtrail;
 mod detect;
+mod k8s_audit;
 mod loader;
 mod manifest;
 mod native;

@@ -103,6 +103,12 @@ pub struct IngestArgs {
 pub enum InputFormat {
     Auto,
     Onus,
+    /// AWS CloudTrail (`{"Records":[...]}` files or one record per line)
+    #[value(name = "cloudtrail")]
+    CloudTrail,
+    /// Kubernetes audit events (`audit.k8s.io` `Event`, one per line)
+    #[value(name = "k8s-audit")]
+    K8sAudit,
 }
 
 #[derive(Debug, Args)]

@@ -41,6 +41,8 @@ fn ingest(db: &std::path::Path, quiet: bool, args: IngestArgs) -> Result<u8, Cli
         format: match args.format {
             InputFormat::Auto => FormatChoice::Auto,
             InputFormat::Onus => FormatChoice::Force(Format::Onus),
+            InputFormat::CloudTrail => FormatChoice::Force(Format::CloudTrail),
+            InputFormat::K8sAudit => FormatChoice::Force(Format::K8sAudit),
         },
         manifests: args.manifest,
         limits: Limits {

@@ -7,7 +7,10 @@ use duckdb::Connection;
 use super::StoreError;
 
 /// Migrations in ascending version order; a database's version is the highest one applied.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/V001__init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/V001__init.sql")),
+    (2, include_str!("migrations/V002__delegation_details.sql")),
+];
 
 /// How many migrations this build knows.
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! against real DuckDB files.
 
 mod cli;
+mod cloudtrail;
 mod graph;
 mod ingest;
 mod interrupt;
+mod k8s_audit;
 mod util;
