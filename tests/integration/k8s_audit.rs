@@ -160,17 +160,14 @@ fn impersonation_fixture_gives_the_edge_and_merges_stages() {
                 "success",
                 r#"["ResponseStarted","ResponseComplete"]"#
             ),
-            (
-                "system:admin",
-                "k8s:secrets:get",
-                "denied",
-                r#"["ResponseComplete"]"#
-            ),
+            (sa, "k8s:secrets:get", "denied", r#"["ResponseComplete"]"#),
         ]
     );
     assert_eq!(calls[2]["action_class"], "execute");
     assert_eq!(calls[2]["locator"], "L6");
     assert_eq!(calls[1]["on_behalf_of"], sa);
+    // The refused impersonation is the service account's own act, with the name it asked for.
+    assert_eq!(calls[3]["on_behalf_of"], Value::Null);
 
     let delegations = rows(&db, "SELECT delegator, delegate, kind FROM delegations");
     assert_eq!(delegations.len(), 1, "{delegations:#?}");

@@ -158,7 +158,10 @@ pub(super) fn map_event(
     at: Placement,
     authz_id: String,
 ) -> Mapped {
-    let impersonated = username(rec, "impersonatedUser");
+    let outcome = outcome(rec);
+    let requested = username(rec, "impersonatedUser");
+    // A refused or failed impersonated request moved no authority: it is the caller's own act.
+    let impersonated = requested.filter(|_| !matches!(outcome, Outcome::Denied | Outcome::Error));
     let actor = impersonated.unwrap_or(caller);
     let verb = text(rec, "verb").unwrap_or("unknown");
     let obj = object(rec, "objectRef");
@@ -197,7 +200,7 @@ pub(super) fn map_event(
         .and_then(|ids| ids.first())
         .and_then(Value::as_str)
         .map(str::to_owned);
-    e.outcome = outcome(rec);
+    e.outcome = outcome;
     let mut args = Map::new();
     for key in ["requestURI", "objectRef"] {
         if let Some(v) = rec.get(key).filter(|v| !v.is_null()) {
@@ -205,7 +208,11 @@ pub(super) fn map_event(
         }
     }
     e.args = (!args.is_empty()).then_some(Value::Object(args));
-    e.attributes = Some(attributes(rec, &at.stages, at.time_field));
+    let mut attrs = attributes(rec, &at.stages, at.time_field);
+    if let Some(who) = requested {
+        attrs.insert("impersonatedUser".to_owned(), Value::from(who));
+    }
+    e.attributes = Some(attrs);
     e.raw = at.raw;
     let authz = authz_event(rec, &e, authz_id);
     let impersonation = impersonated.map(|who| {
