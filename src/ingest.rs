@@ -7,8 +7,10 @@
 //! printed here: the caller gets an [`IngestSummary`] and decides what to say.
 
 mod chat;
+mod cloudtrail;
 mod detect;
 mod frame;
+mod k8s_audit;
 mod loader;
 mod manifest;
 mod mcp;

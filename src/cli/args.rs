@@ -198,6 +198,12 @@ pub enum InputFormat {
     Mcp,
     /// agent chat transcripts (messages with tool calls)
     Chat,
+    /// AWS CloudTrail (`{"Records":[...]}` files or one record per line)
+    #[value(name = "cloudtrail")]
+    CloudTrail,
+    /// Kubernetes audit events (`audit.k8s.io` `Event`, one per line)
+    #[value(name = "k8s-audit")]
+    K8sAudit,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,8 @@ fn ingest(db: &std::path::Path, quiet: bool, args: IngestArgs) -> Result<u8, Cli
             InputFormat::Otlp => FormatChoice::Force(Format::Otlp),
             InputFormat::Mcp => FormatChoice::Force(Format::Mcp),
             InputFormat::Chat => FormatChoice::Force(Format::Chat),
+            InputFormat::CloudTrail => FormatChoice::Force(Format::CloudTrail),
+            InputFormat::K8sAudit => FormatChoice::Force(Format::K8sAudit),
         },
         manifests: args.manifest,
         limits: Limits {

@@ -98,12 +98,7 @@ impl GraphInputs {
                 DelegationKind::Impersonation => EdgeKind::Impersonation,
                 DelegationKind::CredentialIssue => EdgeKind::CredentialIssue,
             };
-            let label = d
-                .constraints
-                .as_ref()
-                .and_then(|c| c.get("source_identity"))
-                .and_then(|v| v.as_str())
-                .map(|s| format!("sourceIdentity={s}"));
+            let label = d.details.as_ref().and_then(details_label);
             edges.push(Edge {
                 from: d.delegator.clone(),
                 to: d.delegate.clone(),
@@ -152,6 +147,31 @@ impl GraphInputs {
         }
         edges
     }
+}
+
+/// `key=value` for each fact in a delegation's details, in the order the source gave them;
+/// lists are joined with commas. `None` when there is nothing to show.
+fn details_label(details: &serde_json::Value) -> Option<String> {
+    let serde_json::Value::Object(facts) = details else {
+        return None;
+    };
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(_) | serde_json::Value::Bool(_) => Some(v.to_string()),
+        serde_json::Value::Array(items) => Some(
+            items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        serde_json::Value::Null | serde_json::Value::Object(_) => None,
+    };
+    let parts: Vec<String> = facts
+        .iter()
+        .filter_map(|(k, v)| text(v).map(|t| format!("{k}={t}")))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 fn is_empty_json(v: &serde_json::Value) -> bool {

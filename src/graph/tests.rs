@@ -37,6 +37,7 @@ fn handoff(
         at: t(at),
         expires_at: None,
         event_id: format!("ev-{from}-{to}"),
+        details: None,
     }
 }
 

@@ -3,6 +3,8 @@
 use std::io::{self, Read};
 use std::path::Path;
 
+use serde_json::{Map, Value};
+
 use super::reader::{EvidenceFile, Limits};
 
 /// The log formats onus reads.
@@ -16,11 +18,24 @@ pub enum Format {
     Mcp,
     /// Agent chat transcripts, "messages with tool calls" (docs/formats/chat.md).
     Chat,
+    /// AWS CloudTrail: `{"Records":[...]}` delivery files or one record per line
+    /// (docs/formats/cloudtrail.md).
+    CloudTrail,
+    /// Kubernetes audit events, `audit.k8s.io` `Event` objects one per line
+    /// (docs/formats/k8s-audit.md).
+    K8sAudit,
 }
 
 impl Format {
     /// Every format, in detection order.
-    pub const ALL: &'static [Self] = &[Self::Onus, Self::Otlp, Self::Mcp, Self::Chat];
+    pub const ALL: &'static [Self] = &[
+        Self::Onus,
+        Self::CloudTrail,
+        Self::K8sAudit,
+        Self::Otlp,
+        Self::Mcp,
+        Self::Chat,
+    ];
 
     /// The name used on the command line and in the `sources` table.
     pub const fn as_str(self) -> &'static str {
@@ -29,6 +44,32 @@ impl Format {
             Self::Otlp => "otlp",
             Self::Mcp => "mcp",
             Self::Chat => "chat",
+            Self::CloudTrail => "cloudtrail",
+            Self::K8sAudit => "k8s-audit",
+        }
+    }
+
+    /// Whether a first record (a JSON object) looks like this format.
+    fn matches(self, obj: &Map<String, Value>) -> bool {
+        let is_str = |k: &str| obj.get(k).is_some_and(Value::is_string);
+        match self {
+            Self::Onus => is_str("kind") && is_str("time") && is_str("actor"),
+            Self::CloudTrail => {
+                obj.get("Records").is_some_and(Value::is_array)
+                    || (is_str("eventTime")
+                        && is_str("eventSource")
+                        && is_str("eventName")
+                        && obj.get("userIdentity").is_some_and(Value::is_object))
+            }
+            Self::K8sAudit => {
+                let api = obj.get("apiVersion").and_then(Value::as_str);
+                obj.get("kind").and_then(Value::as_str) == Some("Event")
+                    && is_str("auditID")
+                    && (api.is_some_and(|a| a.starts_with("audit.k8s.io/"))
+                        || (api.is_none() && is_str("stage") && is_str("verb")))
+            }
+            // The agent formats are recognised by the `agent` module below.
+            Self::Otlp | Self::Mcp | Self::Chat => false,
         }
     }
 
@@ -70,6 +111,9 @@ fn detect_bytes(head: &[u8]) -> Result<Format, String> {
                 .and_then(|l| serde_json::from_slice::<serde_json::Value>(l).ok());
             classify(&value, second.as_ref())
         }
+        // A CloudTrail delivery file too long for the sniff window, or pretty-printed over
+        // many lines: recognised by how the document opens.
+        Err(_) if super::cloudtrail::opens_records(head) => Ok(Format::CloudTrail),
         // Not complete on its first line: a pretty-printed document.
         Err(e) if e.is_eof() => agent::detect_document(head).unwrap_or_else(|| {
             Err("unrecognised: the first record is not complete JSON on one line within the first MiB (use --format to force one)".to_owned())
@@ -90,6 +134,11 @@ fn classify(
         let is_str = |k: &str| obj.get(k).is_some_and(serde_json::Value::is_string);
         if is_str("kind") && is_str("time") && is_str("actor") {
             matches.push(Format::Onus);
+        }
+        for f in [Format::CloudTrail, Format::K8sAudit] {
+            if f.matches(obj) {
+                matches.push(f);
+            }
         }
     }
     matches.extend(agent::classify_value(first, second));
@@ -257,8 +306,44 @@ mod tests {
                 .expect_err("html")
                 .contains("not JSON")
         );
-        let err = detect_bytes(br#"{"Records":[]}"#).expect_err("other json");
-        assert!(err.contains("Records"), "{err}");
+        let err = detect_bytes(br#"{"records":[]}"#).expect_err("other json");
+        assert!(err.contains("records"), "{err}");
+        let err = detect_bytes(br#"{"kind": 0}"#).expect_err("not an audit event");
+        assert!(err.contains("unrecognised"), "{err}");
+    }
+
+    #[test]
+    fn cloudtrail_shapes_are_recognised() {
+        assert_eq!(detect_bytes(br#"{"Records":[]}"#), Ok(Format::CloudTrail));
+        // Cut by the sniff window, or spread over lines: the opening decides.
+        assert_eq!(
+            detect_bytes(b"{\n  \"Records\" : [\n    {\"eventVersion\": \"1.08\",\n"),
+            Ok(Format::CloudTrail)
+        );
+        assert_eq!(
+            detect_bytes(br#"{"Records":[{"eventTime":"2023-07-10T11:42:18Z""#),
+            Ok(Format::CloudTrail)
+        );
+        let line = br#"{"eventTime":"2023-07-10T11:42:18Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"type":"IAMUser"}}"#;
+        assert_eq!(detect_bytes(line), Ok(Format::CloudTrail));
+    }
+
+    #[test]
+    fn kubernetes_audit_events_are_recognised() {
+        let v1 = br#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"get"}"#;
+        assert_eq!(detect_bytes(v1), Ok(Format::K8sAudit));
+        // Old captures carry no apiVersion.
+        let old = br#"{"kind":"Event","auditID":"a","stage":"ResponseComplete","verb":"get"}"#;
+        assert_eq!(detect_bytes(old), Ok(Format::K8sAudit));
+        let other = br#"{"kind":"Event","apiVersion":"v1","reason":"Pulled"}"#;
+        assert!(detect_bytes(other).is_err());
+    }
+
+    #[test]
+    fn a_record_fitting_two_formats_is_refused() {
+        let both = br#"{"kind":"Event","time":"2026-03-04T10:00:00Z","actor":"a","apiVersion":"audit.k8s.io/v1","auditID":"x"}"#;
+        let err = detect_bytes(both).expect_err("ambiguous");
+        assert!(err.contains("ambiguous"), "{err}");
     }
 
     #[test]
@@ -282,9 +367,13 @@ mod tests {
 
     #[test]
     fn look_alikes_are_refused_or_called_ambiguous() {
+        // CloudTrail's shape belongs to the CloudTrail adapter, never to the agent formats.
         let records = b"{\n  \"Records\": [\n    {\"eventName\": \"GetObject\"";
-        assert!(detect_bytes(records).is_err());
-        assert!(detect_bytes(br#"{"Records":[{"eventName":"GetObject"}]}"#).is_err());
+        assert_eq!(detect_bytes(records), Ok(Format::CloudTrail));
+        assert_eq!(
+            detect_bytes(br#"{"Records":[{"eventName":"GetObject"}]}"#),
+            Ok(Format::CloudTrail)
+        );
         let both = br#"{"jsonrpc":"2.0","role":"user","content":"x","method":"m"}"#;
         let err = detect_bytes(both).expect_err("ambiguous");
         assert!(err.contains("ambiguous"), "{err}");

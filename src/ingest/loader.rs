@@ -6,11 +6,14 @@ use std::path::Path;
 
 use super::detect::{Format, detect};
 use super::reader::{EvidenceFile, Limits, LineReader, hash_file};
-use super::{FileOutcome, FormatChoice, IngestError, IngestOptions, Progress, manifest, native};
+use super::{
+    FileOutcome, FormatChoice, IngestError, IngestOptions, Progress, cloudtrail, k8s_audit,
+    manifest, native,
+};
 use crate::model::{
     ActionClass, Constraints, CredentialRecord, Decision, DelegationKind, DelegationRecord, Event,
-    EventKind, GrantRecord, Origin, OwnerAssignment, PrincipalKind, QuarantineRecord, TaskRecord,
-    classify_action, event_id,
+    EventKind, GrantRecord, Origin, Outcome, OwnerAssignment, PrincipalKind, QuarantineRecord,
+    TaskRecord, classify_action, event_id,
 };
 use crate::store::{NewSource, SourceCounts, SourceWriter, Store};
 use crate::text::lossless_utf8;
@@ -155,7 +158,7 @@ pub(super) fn load_log(
         counts: SourceCounts::default(),
     };
     let (reader, watch) = file.into_parts();
-    let mut adapter = adapter_for(format);
+    let mut adapter = adapter_for(format, limits);
     let read_result = sink.drive(adapter.as_mut(), reader, &watch, progress);
     let counts = sink.counts;
     match read_result {
@@ -281,9 +284,19 @@ impl Sink<'_, '_> {
     }
 
     /// Stores an event: classifies its action, derives the entities it states, writes it.
-    pub fn event(&mut self, mut e: Event) -> Result<(), Stop> {
+    pub fn event(&mut self, e: Event) -> Result<(), Stop> {
+        self.event_with_details(e, None)
+    }
+
+    /// Like [`Sink::event`], for a `delegate` event whose delegation carries `details`
+    /// (`DelegationRecord::details`: facts the format states about the hop).
+    pub fn event_with_details(
+        &mut self,
+        mut e: Event,
+        details: Option<serde_json::Value>,
+    ) -> Result<(), Stop> {
         native::classify(&mut e, self.overrides, classify_action);
-        derive_entities(&e, self.writer)?;
+        derive_entities(&e, details, self.writer)?;
         self.writer.event(&e)?;
         Ok(())
     }
@@ -464,18 +477,27 @@ impl Adapter for NativeAdapter {
     }
 }
 
-fn adapter_for(format: Format) -> Box<dyn Adapter> {
+fn adapter_for(format: Format, limits: &Limits) -> Box<dyn Adapter> {
     match format {
         Format::Onus => Box::new(NativeAdapter),
         Format::Otlp => Box::<super::otlp::OtlpAdapter>::default(),
         Format::Mcp => Box::<super::mcp::McpAdapter>::default(),
         Format::Chat => Box::<super::chat::ChatAdapter>::default(),
+        Format::CloudTrail => Box::new(cloudtrail::CloudTrailAdapter::new(limits)),
+        Format::K8sAudit => Box::new(k8s_audit::K8sAuditAdapter::default()),
     }
 }
 
 /// Records the principals, tasks, delegations, credentials, grants and owner assignments an
 /// event states. Shared by every format.
-fn derive_entities(e: &Event, w: &mut SourceWriter<'_>) -> Result<(), crate::store::StoreError> {
+///
+/// A hand-off or a credential issue that was denied or failed did not happen: the event is kept
+/// (the attempt is evidence) but no delegation or credential is derived from it.
+fn derive_entities(
+    e: &Event,
+    details: Option<serde_json::Value>,
+    w: &mut SourceWriter<'_>,
+) -> Result<(), crate::store::StoreError> {
     let unknown = PrincipalKind::Unknown;
     w.principal(
         &e.actor,
@@ -494,14 +516,15 @@ fn derive_entities(e: &Event, w: &mut SourceWriter<'_>) -> Result<(), crate::sto
     for other in [&e.on_behalf_of, &e.owner].into_iter().flatten() {
         w.principal(other, unknown, None, Origin::Event);
     }
+    let took_effect = !matches!(e.outcome, Outcome::Denied | Outcome::Error);
     match e.kind {
         EventKind::TaskStart => w.task(task_from(e)),
-        EventKind::Delegate => {
-            if let Some(d) = delegation_from(e) {
+        EventKind::Delegate if took_effect => {
+            if let Some(d) = delegation_from(e, details) {
                 w.delegation(&d)?;
             }
         }
-        EventKind::CredentialIssue => {
+        EventKind::CredentialIssue if took_effect => {
             if let Some(c) = credential_from(e) {
                 w.credential(&c)?;
             }
@@ -536,10 +559,12 @@ fn task_from(e: &Event) -> TaskRecord {
     }
 }
 
-fn delegation_from(e: &Event) -> Option<DelegationRecord> {
+fn delegation_from(e: &Event, details: Option<serde_json::Value>) -> Option<DelegationRecord> {
     let target = e.target.as_ref()?;
     let kind = match e.action.as_deref() {
         Some("assume_role") => DelegationKind::AssumeRole,
+        // CloudTrail names the call itself: sts:AssumeRole, sts:AssumeRoleWithSAML, ...
+        Some(a) if a.starts_with("sts:AssumeRole") => DelegationKind::AssumeRole,
         Some("impersonate" | "impersonation") => DelegationKind::Impersonation,
         _ => DelegationKind::Handoff,
     };
@@ -553,6 +578,7 @@ fn delegation_from(e: &Event) -> Option<DelegationRecord> {
         at: e.time,
         expires_at: e.expires_at,
         event_id: e.id.clone(),
+        details,
     })
 }
 

@@ -165,6 +165,10 @@ pub struct DelegationRecord {
     pub at: Timestamp,
     pub expires_at: Option<Timestamp>,
     pub event_id: String,
+    /// Facts about the hop that are neither scope nor constraints, as the format stated them
+    /// (CloudTrail `sourceIdentity`, role session name, credential id; impersonated groups).
+    /// Shown on the graph edge.
+    pub details: Option<serde_json::Value>,
 }
 
 /// Who held one of the four roles for an agent or a task (`task:<id>`), and when.

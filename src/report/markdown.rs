@@ -295,7 +295,11 @@ mod tests {
         let hostile = "a|b\n![x](http://evil/p.png) [link](http://evil) <script>alert(1)</script> =HYPERLINK(\"x\")";
         let out = md(hostile);
         assert!(!out.contains('\n'));
-        assert!(!out.contains("](") && !out.contains("<script"), "{out}");
+        assert!(!out.contains("]("), "{out}");
+        let raw_angle = out
+            .char_indices()
+            .any(|(i, c)| c == '<' && !out[..i].ends_with('\\'));
+        assert!(!raw_angle, "{out}");
         assert_eq!(out.matches('|').count(), out.matches("\\|").count());
     }
 }

@@ -9,7 +9,7 @@ use super::StoreError;
 /// Migrations in ascending version order; a database's version is the highest one applied.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/V001__init.sql")),
-    // 2 is reserved for the delegation details of the CloudTrail work.
+    (2, include_str!("migrations/V002__delegation_details.sql")),
     (3, include_str!("migrations/V003__analysis.sql")),
 ];
 

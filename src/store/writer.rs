@@ -230,6 +230,7 @@ impl SourceWriter<'_> {
             opt_ts(d.expires_at),
             self.source_id,
             d.event_id,
+            json_text(d.details.as_ref()),
         ])
         .map_err(StoreError::db("appending a delegation"))
     }

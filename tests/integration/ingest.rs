@@ -292,11 +292,11 @@ fn unknown_formats_are_refused_not_guessed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("u.duckdb");
     let file = dir.path().join("events.jsonl");
-    fs::write(&file, "{\"Records\": []}\n").expect("write");
+    fs::write(&file, "{\"greeting\": \"hello\"}\n").expect("write");
     let run = onus(&db, &["ingest", file.to_str().expect("path")]);
     assert_eq!(run.code, 3);
     assert!(
-        run.stdout.contains("REFUSED") && run.stdout.contains("Records"),
+        run.stdout.contains("REFUSED") && run.stdout.contains("greeting"),
         "{}",
         run.stdout
     );
@@ -348,4 +348,30 @@ fn manifest_classes_apply_whatever_the_ingest_order() {
     );
     assert_eq!(after[0]["action_class"], "read");
     assert_eq!(after[0]["class_source"], "manifest");
+}
+
+#[test]
+fn denied_or_failed_hand_offs_and_credentials_derive_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("d.duckdb");
+    let log = dir.path().join("l.jsonl");
+    let lines = [
+        r#"{"time":"2026-03-04T10:00:00Z","kind":"delegate","actor":"a","target":"b","outcome":"denied"}"#,
+        r#"{"time":"2026-03-04T10:00:01Z","kind":"delegate","actor":"a","target":"c","action":"assume_role","outcome":"error"}"#,
+        r#"{"time":"2026-03-04T10:00:02Z","kind":"credential.issue","actor":"iam","target":"b","credential":"k1","outcome":"denied"}"#,
+        r#"{"time":"2026-03-04T10:00:03Z","kind":"delegate","actor":"a","target":"d","outcome":"success"}"#,
+        r#"{"time":"2026-03-04T10:00:04Z","kind":"credential.issue","actor":"iam","target":"d","credential":"k2"}"#,
+    ];
+    fs::write(&log, lines.join("\n")).expect("write");
+    let run = onus(&db, &["ingest", log.to_str().expect("path")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let q = |sql: &str| onus_json(&db, &["query", "--format", "json", sql]);
+    // The attempts stay as events; only what took effect is a delegation or a credential.
+    assert_eq!(q("SELECT count(*) AS n FROM events")[0]["n"], 5);
+    let d = q("SELECT delegate FROM delegations");
+    assert_eq!(d.as_array().map(Vec::len), Some(1));
+    assert_eq!(d[0]["delegate"], "d");
+    let c = q("SELECT credential_id FROM credentials");
+    assert_eq!(c.as_array().map(Vec::len), Some(1));
+    assert_eq!(c[0]["credential_id"], "k2");
 }

@@ -4,10 +4,12 @@
 mod analysis;
 mod chat;
 mod cli;
+mod cloudtrail;
 mod detectors;
 mod graph;
 mod ingest;
 mod interrupt;
+mod k8s_audit;
 mod mcp;
 mod otlp;
 mod report;

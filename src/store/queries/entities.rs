@@ -78,7 +78,7 @@ impl Store {
     pub fn delegations(&self) -> Result<Vec<DelegationRecord>, StoreError> {
         self.collect(
             "SELECT delegator, delegate, kind, task, scope::VARCHAR, constraints::VARCHAR,
-                    epoch_us(delegated_at), epoch_us(expires_at), event_id
+                    epoch_us(delegated_at), epoch_us(expires_at), event_id, details::VARCHAR
              FROM delegations ORDER BY delegated_at, event_id",
             "reading delegations",
             |r| {
@@ -95,6 +95,9 @@ impl Store {
                     at: time(r.get(6)?).unwrap_or_default(),
                     expires_at: time(r.get(7)?),
                     event_id: r.get(8)?,
+                    details: r
+                        .get::<_, Option<String>>(9)?
+                        .and_then(|t| serde_json::from_str(&t).ok()),
                 })
             },
         )

@@ -1,0 +1,178 @@
+//! AWS CloudTrail (docs/formats/cloudtrail.md): S3 delivery files `{"Records":[...]}` on one
+//! line or pretty-printed over many, and files with one record per line.
+//!
+//! Each record becomes one event. A successful `AssumeRole*` becomes a `delegate` event from
+//! the caller to the new role session, with the session's credential; later calls made with
+//! that session have the session ARN as actor and its access key as credential, so the
+//! delegation graph walks from them back through the role assumption.
+
+mod document;
+mod identity;
+mod record;
+mod timestamp;
+
+use serde_json::Value;
+
+use super::loader::{Adapter, Sink, Stop, Unit};
+use super::reader::Limits;
+
+pub(super) use document::opens_records;
+
+/// Reads CloudTrail, one line at a time; a document spread over several lines is gathered
+/// (up to the record size limit) and read at the end.
+pub(super) struct CloudTrailAdapter {
+    max_document_bytes: usize,
+    /// Whether a non-blank line has been seen.
+    started: bool,
+    /// A multi-line document being gathered: its first line, offset and bytes.
+    gathering: Option<(u64, u64, Vec<u8>)>,
+}
+
+impl CloudTrailAdapter {
+    pub(super) fn new(limits: &Limits) -> Self {
+        Self {
+            max_document_bytes: limits.max_record_bytes,
+            started: false,
+            gathering: None,
+        }
+    }
+}
+
+impl Adapter for CloudTrailAdapter {
+    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+        if let Some((_, _, doc)) = &mut self.gathering {
+            if doc.len() + unit.bytes.len() + 1 > self.max_document_bytes {
+                return Err(Stop::Refuse(format!(
+                    "the CloudTrail document is larger than {} bytes (raise --max-record-bytes to load it)",
+                    self.max_document_bytes
+                )));
+            }
+            doc.push(b'\n');
+            doc.extend_from_slice(unit.bytes);
+            return Ok(());
+        }
+        let first = !self.started;
+        self.started = true;
+        match serde_json::from_slice::<Value>(unit.bytes) {
+            Ok(value) => one_line(value, unit, sink),
+            // A record or document that starts on the first line and goes on: gather the file.
+            Err(e) if first && e.is_eof() && unit.bytes.trim_ascii_start().starts_with(b"{") => {
+                self.gathering = Some((unit.line, unit.offset, unit.bytes.to_vec()));
+                Ok(())
+            }
+            Err(_) if opens_records(unit.bytes) => records_document(unit, unit.bytes, sink),
+            Err(e) => {
+                let reason = if e.is_eof() {
+                    format!(
+                        "truncated JSON: the record ends before it is complete (column {})",
+                        e.column()
+                    )
+                } else {
+                    format!("invalid JSON at column {}: {e}", e.column())
+                };
+                quarantine_unit(unit, &reason, sink)
+            }
+        }
+    }
+
+    fn finish(&mut self, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+        let Some((line, offset, doc)) = self.gathering.take() else {
+            return Ok(());
+        };
+        let unit = Unit {
+            line,
+            offset,
+            bytes: &doc,
+        };
+        if opens_records(&doc) {
+            return records_document(&unit, &doc, sink);
+        }
+        match serde_json::from_slice::<Value>(&doc) {
+            Ok(value @ Value::Object(_)) => record(value, &format!("L{line}"), &unit, sink),
+            Ok(_) | Err(_) => quarantine_unit(
+                &unit,
+                "the file is neither one CloudTrail record per line nor a `{\"Records\":[...]}` document (it does not parse as JSON)",
+                sink,
+            ),
+        }
+    }
+}
+
+/// A complete line: a delivery document, or a single record.
+fn one_line(value: Value, unit: &Unit<'_>, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    match value {
+        Value::Object(mut obj) if obj.get("Records").is_some_and(Value::is_array) => {
+            let Some(Value::Array(items)) = obj.remove("Records") else {
+                return Ok(());
+            };
+            for (n, item) in items.into_iter().enumerate() {
+                record(item, &format!("L{}.{}", unit.line, n + 1), unit, sink)?;
+            }
+            Ok(())
+        }
+        other => record(other, &format!("L{}", unit.line), unit, sink),
+    }
+}
+
+/// A `Records` document that did not parse whole: every complete record is loaded, and the
+/// rest is quarantined with where it broke.
+fn records_document(unit: &Unit<'_>, bytes: &[u8], sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    let parsed = document::parse_records(bytes);
+    let count = parsed.items.len();
+    for (n, item) in parsed.items.into_iter().enumerate() {
+        record(item, &format!("L{}.{}", unit.line, n + 1), unit, sink)?;
+    }
+    if let Some(problem) = parsed.problem {
+        let locator = format!("L{}.{}", unit.line, count + 1);
+        sink.quarantine(
+            &locator,
+            Some(unit.offset),
+            &problem,
+            bytes,
+            bytes.len() as u64,
+            false,
+        )?;
+    }
+    Ok(())
+}
+
+fn record(
+    value: Value,
+    locator: &str,
+    unit: &Unit<'_>,
+    sink: &mut Sink<'_, '_>,
+) -> Result<(), Stop> {
+    let id = sink.event_id(locator);
+    match record::map_record(value, id, locator.to_owned(), unit.line) {
+        Ok(mapped) => {
+            sink.event_with_details(mapped.event, mapped.details)?;
+            if let Some(c) = &mapped.credential {
+                sink.credential(c)?;
+            }
+            sink.record_ok();
+            Ok(())
+        }
+        Err((reason, value)) => {
+            let raw = value.to_string();
+            sink.quarantine(
+                locator,
+                Some(unit.offset),
+                &reason,
+                raw.as_bytes(),
+                raw.len() as u64,
+                false,
+            )
+        }
+    }
+}
+
+fn quarantine_unit(unit: &Unit<'_>, reason: &str, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    sink.quarantine(
+        &format!("L{}", unit.line),
+        Some(unit.offset),
+        reason,
+        unit.bytes,
+        unit.bytes.len() as u64,
+        false,
+    )
+}
