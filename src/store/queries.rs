@@ -1,6 +1,10 @@
 //! Named read queries, one file per area. They return model types or plain rows.
 
+pub mod console;
+pub mod detail;
 pub mod entities;
+pub mod investigate;
+pub mod page;
 pub mod sources;
 pub mod sql;
 pub mod timeline;
