@@ -55,6 +55,22 @@ pub enum Command {
     Timeline(TimelineArgs),
     /// Show the delegation graph: who acted on whose authority
     Graph(GraphArgs),
+    /// Investigate interactively: timeline, event detail, delegation graph, findings,
+    /// accountability and a SQL console
+    ///
+    /// Without PATH, opens the --db database read-only. With PATHs, ingests them into an
+    /// in-memory database first (nothing is written to disk) and opens that.
+    Tui(TuiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    /// Evidence files or directories to ingest into an in-memory database first
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Accountability manifest (TOML) for the in-memory ingest; may be repeated
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -167,3 +167,88 @@ impl Store {
         )
     }
 }
+
+#[cfg(test)]
+impl Store {
+    /// Writes analysis rows, for tests of code that reads them (the analysis itself writes them
+    /// in production).
+    pub(crate) fn seed_analysis_for_tests(
+        &self,
+        findings: &[StoredFinding],
+        drift_points: &[StoredDriftPoint],
+        records: &[StoredAccountability],
+    ) -> Result<(), StoreError> {
+        use duckdb::params;
+        let context = "seeding analysis rows";
+        let ts = |t: Timestamp| {
+            duckdb::types::Value::Timestamp(
+                duckdb::types::TimeUnit::Microsecond,
+                t.timestamp_micros(),
+            )
+        };
+        let ids = |v: &[String]| serde_json::to_string(v).unwrap_or_default();
+        for f in findings {
+            self.conn()
+                .execute(
+                    "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    params![
+                        f.id,
+                        f.detector,
+                        f.title,
+                        f.severity,
+                        f.severity_rank,
+                        f.failure_class,
+                        f.task,
+                        f.principal,
+                        ts(f.time),
+                        f.explanation,
+                        ids(&f.evidence),
+                        f.mappings.to_string()
+                    ],
+                )
+                .map_err(StoreError::db(context))?;
+        }
+        for d in drift_points {
+            self.conn()
+                .execute(
+                    "INSERT INTO drift_points VALUES (?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?)",
+                    params![
+                        d.task,
+                        d.event_id,
+                        ts(d.time),
+                        d.kind,
+                        d.reasons.to_string(),
+                        d.cause_event_id,
+                        d.actions_after,
+                        d.seconds_after,
+                        d.stopped_by,
+                        d.stop_kind
+                    ],
+                )
+                .map_err(StoreError::db(context))?;
+        }
+        for a in records {
+            self.conn()
+                .execute(
+                    "INSERT INTO accountability VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    params![
+                        a.task,
+                        a.primary_class,
+                        a.primary_role,
+                        a.primary_owner,
+                        a.secondary_role,
+                        a.secondary_owner,
+                        a.contributing.to_string(),
+                        a.rule,
+                        a.rationale,
+                        a.shift_event_id,
+                        a.shift_time.map(ts),
+                        a.gaps.to_string(),
+                        ids(&a.evidence)
+                    ],
+                )
+                .map_err(StoreError::db(context))?;
+        }
+        Ok(())
+    }
+}
