@@ -143,13 +143,16 @@ impl Keymap {
     pub fn action(&self, mode: Mode, event: &KeyEvent) -> Option<Action> {
         let key = Key::from_event(event);
         match mode {
-            Mode::Editing => self.find(Layer::Input, key).copied().or(match key {
-                Key {
-                    code: KeyCode::Char(c),
-                    ctrl: false,
-                } => Some(Action::Insert(c)),
-                _ => None,
-            }),
+            Mode::Editing => {
+                let alt = event.modifiers.contains(KeyModifiers::ALT);
+                self.find(Layer::Input, key).copied().or(match key {
+                    Key {
+                        code: KeyCode::Char(c),
+                        ctrl: false,
+                    } if !alt => Some(Action::Insert(c)),
+                    _ => None,
+                })
+            }
             Mode::Browsing { timeline } => timeline
                 .then(|| self.find(Layer::Timeline, key))
                 .flatten()

@@ -5,4 +5,5 @@ mod cli;
 mod graph;
 mod ingest;
 mod interrupt;
+mod tui;
 mod util;

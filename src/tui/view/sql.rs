@@ -44,19 +44,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     Paragraph::new(Line::from(spans)).render(input, buf);
     let running = app.busy().contains(&Slot::Sql);
+    let keys = if app.sql.editing {
+        "Enter runs · ↑/↓ history · Esc leaves the line"
+    } else {
+        "Enter edits the query · j/k scroll · q quits"
+    };
     let note_text = if running {
-        "running… (the rest of the interface keeps working)".to_owned()
+        format!("running… (the rest of the interface keeps working) · {keys}")
     } else {
         match &app.sql.result {
-            Some(Ok((_, r))) if r.truncated => {
-                format!("first {SQL_ROW_LIMIT} rows shown (add LIMIT or aggregate for more)")
-            }
-            Some(Ok((_, r))) => format!("{} rows", r.rows.len()),
-            _ if app.sql.editing => {
-                "Enter runs · ↑/↓ history · Esc leaves the line (then j/k scroll, q quits)"
-                    .to_owned()
-            }
-            _ => "Enter edits the query".to_owned(),
+            Some(Ok((_, r))) if r.truncated => format!(
+                "first {SQL_ROW_LIMIT} rows shown (add LIMIT or aggregate for more) · {keys}"
+            ),
+            Some(Ok((_, r))) => format!("{} rows · {keys}", r.rows.len()),
+            _ => keys.to_owned(),
         }
     };
     Paragraph::new(note_text)
