@@ -28,7 +28,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         );
         return;
     }
-    let note = u16::from(app.findings_from_graph) * 2;
+    let note = u16::from(app.findings_from_graph) * 3;
     let [head, list, info] = area.layout(&Layout::vertical([
         Constraint::Length(note),
         Constraint::Fill(1),
