@@ -2,7 +2,7 @@
 //!
 //! The crate is a library with a thin binary. Evidence files are read by [`ingest`] into the
 //! DuckDB evidence store of [`store`], using the domain types of [`model`]. The command line in
-//! [`cli`] is the only place that prints or knows about clap.
+//! [`cli`] and the interactive [`tui`] are the only places that print or draw.
 //!
 //! See `docs/ARCHITECTURE.md` for the module map and the dependency rules.
 
@@ -16,6 +16,7 @@ pub mod replay;
 pub mod report;
 pub mod store;
 pub mod text;
+pub mod tui;
 
 /// Version of this build of onus, recorded with every ingested source and in reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -15,7 +15,11 @@ use duckdb::{AccessMode, Config, Connection};
 
 pub use migrate::SCHEMA_VERSION;
 pub use queries::analysis::{AnalysisEvent, FindingRow};
+pub use queries::console::{ConsoleResult, ConsoleRun};
+pub use queries::detail::{EventDetail, TaskDeclaration};
 pub use queries::entities::{ActionRow, CredentialUse, TaskStart};
+pub use queries::investigate::{StoredAccountability, StoredDriftPoint, StoredFinding};
+pub use queries::page::{Direction, EventFilter, Histogram, PageRow, Target};
 pub use queries::sources::SourceRow;
 pub use queries::sql::{QueryColumns, QueryOutcome};
 pub use queries::timeline::{TimelineFilter, TimelineRow};
@@ -143,6 +147,21 @@ impl Store {
             Access::ReadWrite => migrate::migrate(&self.conn, &path_buf),
             Access::ReadOnly => migrate::check(&self.conn, &path_buf),
         }
+    }
+
+    /// A second connection to the same database (also for an in-memory one), for another
+    /// thread. It has the same access; settings made with [`Store::restrict_to_evidence`] may
+    /// apply to the whole database, as DuckDB decides per setting.
+    pub fn try_clone(&self) -> Result<Self, StoreError> {
+        let conn = self
+            .conn
+            .try_clone()
+            .map_err(StoreError::db("opening a second connection"))?;
+        Ok(Self {
+            conn,
+            access: self.access,
+            location: self.location.clone(),
+        })
     }
 
     pub(crate) fn conn(&self) -> &Connection {

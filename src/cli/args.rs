@@ -67,6 +67,12 @@ pub enum Command {
     /// Ingest saved evidence into memory, analyse it, report, and check expectations
     #[command(after_help = EXIT_CODES)]
     Replay(ReplayArgs),
+    /// Investigate interactively: timeline, event detail, delegation graph, findings,
+    /// accountability and a SQL console
+    ///
+    /// Without PATH, opens the --db database read-only. With PATHs, ingests them into an
+    /// in-memory database first (nothing is written to disk) and opens that.
+    Tui(TuiArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -141,6 +147,16 @@ pub enum SeverityArg {
 pub struct AccountabilityArgs {
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    /// Evidence files or directories to ingest into an in-memory database first
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Accountability manifest (TOML) for the in-memory ingest; may be repeated
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use super::args::{
     Cli, Command, GraphArgs, GraphOutput, IngestArgs, InputFormat, QueryArgs, RowFormat,
-    SourcesArgs, TableFormat, TimelineArgs,
+    SourcesArgs, TableFormat, TimelineArgs, TuiArgs,
 };
 use super::output::{JsonArrayWriter, cell_text, write_csv_row, write_table};
 use super::progress::StderrProgress;
@@ -34,6 +34,7 @@ pub(super) fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Accountability(args) => super::findings::accountability(&global.db, &args),
         Command::Report(args) => super::reporting::report(&global.db, &args),
         Command::Replay(args) => super::reporting::replay(global.quiet, &args),
+        Command::Tui(args) => tui(&global.db, global.quiet, args),
     }
 }
 
@@ -450,4 +451,55 @@ fn analyze(db: &std::path::Path) -> Result<u8, CliError> {
         a.records.len()
     )?;
     Ok(exit::OK)
+}
+
+fn tui(db: &std::path::Path, quiet: bool, args: TuiArgs) -> Result<u8, CliError> {
+    use std::io::IsTerminal as _;
+
+    use crate::tui::{TuiOptions, bookmark_file, run};
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        return Err(CliError::usage(anyhow::anyhow!(
+            "onus tui needs a terminal (for scripts use `onus timeline` or `onus query`)"
+        )));
+    }
+    if args.paths.is_empty() && args.manifest.is_empty() {
+        let store = open(db, Access::ReadOnly)?;
+        let options = TuiOptions {
+            label: db.display().to_string(),
+            bookmarks: Some(bookmark_file(db)),
+        };
+        run(&store, options).context("the TUI stopped")?;
+        return Ok(exit::OK);
+    }
+    let options = IngestOptions {
+        manifests: args.manifest,
+        ..IngestOptions::default()
+    };
+    let mut store = Store::open_in_memory()?;
+    if !quiet {
+        eprintln!("ingesting into an in-memory database (nothing is written to disk)...");
+    }
+    let progress = StderrProgress::new(quiet);
+    let summary = ingest_paths(&mut store, &args.paths, &options, &progress)
+        .context("ingest for the TUI stopped")?;
+    if !quiet {
+        let mut err = io::stderr().lock();
+        print_summary(&mut err, &summary, std::path::Path::new("memory"))?;
+    }
+    let label = args
+        .paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let options = TuiOptions {
+        label: format!("in memory: {label}"),
+        bookmarks: None,
+    };
+    run(&store, options).context("the TUI stopped")?;
+    Ok(if summary.had_bad_input() {
+        exit::BAD_INPUT
+    } else {
+        exit::OK
+    })
 }

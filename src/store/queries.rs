@@ -1,7 +1,11 @@
 //! Named read queries, one file per area. They return model types or plain rows.
 
 pub mod analysis;
+pub mod console;
+pub mod detail;
 pub mod entities;
+pub mod investigate;
+pub mod page;
 pub mod sources;
 pub mod sql;
 pub mod timeline;

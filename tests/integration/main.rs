@@ -13,4 +13,5 @@ mod k8s_audit;
 mod mcp;
 mod otlp;
 mod report;
+mod tui;
 mod util;

@@ -1,0 +1,309 @@
+//! Background threads that run every DuckDB query of the TUI, so the interface never waits on
+//! the database.
+//!
+//! A worker owns its own connection (a [`Store::try_clone`] of the one it was given), reads
+//! [`Request`]s from a channel and sends each [`Response`] back into the event loop. Every
+//! request carries a generation id; the app keeps the latest id per [`Slot`] and drops answers
+//! to older ones. The worker also coalesces: of the requests queued for one slot, only the newest
+//! runs (holding `j` down does not queue a hundred page reads).
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread;
+
+use super::event::Event;
+use super::tree::{TreeRow, build_tree};
+use crate::graph::{Chain, DelegationGraph, GraphFinding, GraphInputs};
+use crate::store::{
+    ConsoleResult, ConsoleRun, Direction, EventDetail, EventFilter, Histogram, PageRow, Store,
+    StoredAccountability, StoredDriftPoint, StoredFinding, Target, TaskDeclaration,
+};
+
+/// Rows the SQL console keeps from one query.
+pub const SQL_ROW_LIMIT: usize = 1000;
+
+/// Buckets of the time histogram; the view scales them to its width.
+pub const HISTOGRAM_BUCKETS: u32 = 240;
+
+/// Why a search runs: the app reacts differently to the hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindPurpose {
+    Search,
+    Drift,
+    Bookmark,
+}
+
+/// A query for a worker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Query {
+    Count(EventFilter),
+    Page {
+        filter: EventFilter,
+        offset: u64,
+        limit: u64,
+    },
+    Histogram(EventFilter),
+    /// Where an event is in the filtered timeline.
+    Position {
+        filter: EventFilter,
+        id: String,
+    },
+    /// The next event matching `target` from event `from`, wrapping around once.
+    Find {
+        filter: EventFilter,
+        target: Target,
+        from: Option<String>,
+        direction: Direction,
+        purpose: FindPurpose,
+    },
+    Detail(String),
+    /// The delegation graph, findings, accountability records and drift points.
+    Overview,
+    Sql(String),
+}
+
+/// Independent kinds of answer: a newer request in a slot makes older ones stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Slot {
+    Count,
+    Page,
+    Histogram,
+    Jump,
+    Detail,
+    Overview,
+    Sql,
+}
+
+impl Query {
+    pub fn slot(&self) -> Slot {
+        match self {
+            Self::Count(_) => Slot::Count,
+            Self::Page { .. } => Slot::Page,
+            Self::Histogram(_) => Slot::Histogram,
+            Self::Position { .. } | Self::Find { .. } => Slot::Jump,
+            Self::Detail(_) => Slot::Detail,
+            Self::Overview => Slot::Overview,
+            Self::Sql(_) => Slot::Sql,
+        }
+    }
+}
+
+/// A query tagged with its generation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub generation: u64,
+    pub query: Query,
+}
+
+/// The event detail with what the graph and the task declarations say about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetailAnswer {
+    pub id: String,
+    /// `None` when no event has this id.
+    pub event: Option<EventDetail>,
+    /// The actor's chain back to its root; `None` when the graph is not available.
+    pub chain: Option<Chain>,
+    pub tasks: Vec<TaskDeclaration>,
+}
+
+/// Everything that is small enough to load once: the delegation tree, findings, accountability
+/// and drift points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overview {
+    /// The tree, or why the graph could not be built.
+    pub tree: Result<Vec<TreeRow>, String>,
+    pub findings: Vec<StoredFinding>,
+    /// What the delegation graph alone shows (computed now, not read from the store).
+    pub graph_findings: Vec<GraphFinding>,
+    pub accountability: Vec<StoredAccountability>,
+    pub drift_points: Vec<StoredDriftPoint>,
+}
+
+/// What a query returned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Count(u64),
+    Page {
+        offset: u64,
+        rows: Vec<PageRow>,
+    },
+    Histogram(Histogram),
+    Position {
+        id: String,
+        position: Option<u64>,
+    },
+    Found {
+        hit: Option<(String, u64)>,
+        wrapped: bool,
+        purpose: FindPurpose,
+    },
+    Detail(Box<DetailAnswer>),
+    Overview(Box<Overview>),
+    Sql {
+        sql: String,
+        result: ConsoleResult,
+    },
+}
+
+/// A worker's answer to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub generation: u64,
+    pub slot: Slot,
+    pub answer: Result<Answer, String>,
+}
+
+/// Prefix of worker thread names.
+const THREAD_PREFIX: &str = "onus-tui-worker-";
+
+/// Whether the current thread is a query worker (whose panics are caught and reported).
+pub fn is_worker_thread() -> bool {
+    std::thread::current()
+        .name()
+        .is_some_and(|n| n.starts_with(THREAD_PREFIX))
+}
+
+/// The sending side of a worker.
+#[derive(Debug)]
+pub struct Worker {
+    tx: Sender<Request>,
+}
+
+impl Worker {
+    /// Starts a worker thread that owns `store` and answers into `events`.
+    pub fn spawn(name: &str, store: Store, events: Sender<Event>) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel();
+        thread::Builder::new()
+            .name(format!("{THREAD_PREFIX}{name}"))
+            .spawn(move || serve(&store, &rx, &events))?;
+        Ok(Self { tx })
+    }
+
+    /// Queues a request; false when the worker has stopped.
+    pub fn send(&self, request: Request) -> bool {
+        self.tx.send(request).is_ok()
+    }
+}
+
+fn serve(store: &Store, rx: &Receiver<Request>, events: &Sender<Event>) {
+    let mut graph: Option<DelegationGraph> = None;
+    while let Ok(first) = rx.recv() {
+        let mut queued = vec![first];
+        queued.extend(rx.try_iter());
+        let mut latest: Vec<Request> = Vec::new();
+        for r in queued {
+            latest.retain(|old| old.query.slot() != r.query.slot());
+            latest.push(r);
+        }
+        for request in latest {
+            let slot = request.query.slot();
+            let run = std::panic::AssertUnwindSafe(|| execute(store, &mut graph, request.query));
+            let answer = match std::panic::catch_unwind(run) {
+                Ok(result) => result.map_err(|e| e.to_string()),
+                Err(panic) => Err(format!(
+                    "internal error in the query worker: {} (please report it)",
+                    panic
+                        .downcast_ref::<&str>()
+                        .copied()
+                        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                        .unwrap_or("panic")
+                )),
+            };
+            let response = Response {
+                generation: request.generation,
+                slot,
+                answer,
+            };
+            if events.send(Event::Worker(response)).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Runs one query. The graph is built by the first `Overview` and kept for event details.
+pub fn execute(
+    store: &Store,
+    graph: &mut Option<DelegationGraph>,
+    query: Query,
+) -> Result<Answer, crate::store::StoreError> {
+    Ok(match query {
+        Query::Count(filter) => Answer::Count(store.count_events(&filter)?),
+        Query::Page {
+            filter,
+            offset,
+            limit,
+        } => Answer::Page {
+            offset,
+            rows: store.event_page(&filter, offset, limit)?,
+        },
+        Query::Histogram(filter) => Answer::Histogram(store.histogram(&filter, HISTOGRAM_BUCKETS)?),
+        Query::Position { filter, id } => {
+            let position = store.event_position(&filter, &id)?;
+            Answer::Position { id, position }
+        }
+        Query::Find {
+            filter,
+            target,
+            from,
+            direction,
+            purpose,
+        } => {
+            let mut hit = store.find_event(&filter, &target, from.as_deref(), direction)?;
+            let mut wrapped = false;
+            if hit.is_none() && from.is_some() {
+                hit = store.find_event(&filter, &target, None, direction)?;
+                wrapped = hit.is_some();
+            }
+            Answer::Found {
+                hit,
+                wrapped,
+                purpose,
+            }
+        }
+        Query::Detail(id) => {
+            let event = store.event_detail(&id)?;
+            let tasks = match event.as_ref().and_then(|e| e.field("task")) {
+                Some(task) => store.task_declarations(task)?,
+                None => Vec::new(),
+            };
+            let chain = event.as_ref().and_then(|e| {
+                let g = graph.as_ref()?;
+                let actor = e.field("actor")?;
+                Some(g.chain(actor, e.field("task"), e.time, e.field("credential")))
+            });
+            Answer::Detail(Box::new(DetailAnswer {
+                id,
+                event,
+                chain,
+                tasks,
+            }))
+        }
+        Query::Overview => {
+            let built = GraphInputs::load(store).map(DelegationGraph::build);
+            let (tree, graph_findings) = match &built {
+                Ok(g) => {
+                    let findings = g.findings();
+                    (Ok(build_tree(g, &findings)), findings)
+                }
+                Err(e) => (Err(e.to_string()), Vec::new()),
+            };
+            *graph = built.ok();
+            Answer::Overview(Box::new(Overview {
+                tree,
+                findings: store.stored_findings()?,
+                graph_findings,
+                accountability: store.stored_accountability()?,
+                drift_points: store.stored_drift_points()?,
+            }))
+        }
+        Query::Sql(sql) => {
+            let result = store.run_console_sql(
+                &sql,
+                ConsoleRun {
+                    max_rows: SQL_ROW_LIMIT,
+                },
+            )?;
+            Answer::Sql { sql, result }
+        }
+    })
+}
