@@ -482,6 +482,7 @@ fn tui(db: &std::path::Path, quiet: bool, args: TuiArgs) -> Result<u8, CliError>
     let progress = StderrProgress::new(quiet);
     let summary = ingest_paths(&mut store, &args.paths, &options, &progress)
         .context("ingest for the TUI stopped")?;
+    crate::analysis::run(&mut store).context("analysis for the TUI failed")?;
     if !quiet {
         let mut err = io::stderr().lock();
         print_summary(&mut err, &summary, std::path::Path::new("memory"))?;
