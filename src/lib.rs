@@ -13,6 +13,7 @@ pub mod graph;
 pub mod ingest;
 pub mod model;
 pub mod store;
+pub mod synth;
 pub mod text;
 
 /// Version of this build of onus, recorded with every ingested source and in reports.

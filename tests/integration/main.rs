@@ -7,4 +7,5 @@ mod detectors;
 mod graph;
 mod ingest;
 mod interrupt;
+mod synth;
 mod util;
