@@ -15,6 +15,7 @@ pub mod model;
 pub mod replay;
 pub mod report;
 pub mod store;
+pub mod synth;
 pub mod text;
 pub mod tui;
 

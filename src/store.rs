@@ -4,6 +4,7 @@
 //! A [`Store`] owns one connection. Writers go through [`Store::begin_source`], which loads one
 //! source file in one transaction so that an interrupted ingest never leaves half a source.
 
+mod baseline;
 mod migrate;
 mod queries;
 mod value;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use duckdb::{AccessMode, Config, Connection};
 
+pub use baseline::duckdb_read_json;
 pub use migrate::SCHEMA_VERSION;
 pub use queries::analysis::{AnalysisEvent, FindingRow};
 pub use queries::console::{ConsoleResult, ConsoleRun};

@@ -60,6 +60,8 @@ pub struct Context<'a> {
     pub by_task: BTreeMap<String, Vec<usize>>,
     pub scopes: BTreeMap<String, TaskScope>,
     kinds: HashMap<String, PrincipalKind>,
+    /// The latest credential record per id.
+    credentials: HashMap<&'a str, &'a CredentialRecord>,
 }
 
 impl<'a> Context<'a> {
@@ -86,6 +88,12 @@ impl<'a> Context<'a> {
             &graph.inputs().tasks,
             &graph.inputs().delegations,
         );
+        let credentials = graph
+            .inputs()
+            .credentials
+            .iter()
+            .map(|c| (c.credential_id.as_str(), c))
+            .collect();
         Self {
             events,
             graph,
@@ -93,6 +101,7 @@ impl<'a> Context<'a> {
             by_task,
             scopes,
             kinds,
+            credentials,
         }
     }
 
@@ -120,7 +129,7 @@ impl<'a> Context<'a> {
 
     /// The latest credential record with this id.
     pub fn credential(&self, id: &str) -> Option<&'a CredentialRecord> {
-        self.graph.inputs().credential(id)
+        self.credentials.get(id).copied()
     }
 }
 

@@ -213,13 +213,22 @@ impl DelegationGraph {
         at: Timestamp,
     ) -> Option<&Edge> {
         let label = format!("acts with {credential}");
-        self.graph.edge_weights().find(|e| {
-            e.kind == EdgeKind::CredentialUse
-                && e.from == actor
-                && e.at <= at
-                && e.label.as_deref() == Some(label.as_str())
-                && (task.is_none() || e.task.as_deref() == task)
-        })
+        // Only the actor's own outgoing edges can be its credential uses; scanning every edge
+        // of the graph for every action made analysis quadratic in the size of the evidence.
+        // The lowest edge index wins, as the scan over all edges did.
+        let ix = *self.index.get(actor)?;
+        self.graph
+            .edges_directed(ix, petgraph::Direction::Outgoing)
+            .filter(|r| {
+                let e = r.weight();
+                e.kind == EdgeKind::CredentialUse
+                    && e.from == actor
+                    && e.at <= at
+                    && e.label.as_deref() == Some(label.as_str())
+                    && (task.is_none() || e.task.as_deref() == task)
+            })
+            .min_by_key(petgraph::visit::EdgeRef::id)
+            .map(|r| r.weight())
     }
 
     /// What `principal` held through its grants at `at`.

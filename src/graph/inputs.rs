@@ -1,5 +1,7 @@
 //! What the graph is built from, read from the store in one go.
 
+use std::collections::HashMap;
+
 use crate::model::{
     CredentialRecord, DelegationKind, DelegationRecord, GrantRecord, OwnerAssignment,
     PrincipalRecord, TaskRecord, Timestamp,
@@ -128,9 +130,16 @@ impl GraphInputs {
                 });
             }
         }
+        // The latest record per credential id, looked up once per use (a scan per use made this
+        // quadratic in the number of credentials).
+        let latest: HashMap<&str, &CredentialRecord> = self
+            .credentials
+            .iter()
+            .map(|c| (c.credential_id.as_str(), c))
+            .collect();
         for u in &self.credential_uses {
-            let scope = self
-                .credential(&u.credential_id)
+            let scope = latest
+                .get(u.credential_id.as_str())
                 .and_then(|c| c.scope.clone());
             edges.push(Edge {
                 from: u.actor.clone(),

@@ -351,26 +351,31 @@ impl SourceWriter<'_> {
             stmt.execute(params![id, kind.as_str(), name, origin.as_str()])
                 .map_err(StoreError::db("writing a principal"))?;
         }
-        let mut stmt = conn
-            .prepare("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-            .map_err(StoreError::db("preparing tasks"))?;
+        // Tasks go through an appender: a log declares one per `task.start`, so there can be
+        // as many as there are tasks, and a prepared INSERT per row costs far more than the row.
+        let mut tasks = conn
+            .appender("tasks")
+            .map_err(StoreError::db("opening the tasks appender"))?;
         for t in &self.tasks {
             let constraints = t
                 .constraints
                 .as_ref()
                 .map(|c| serde_json::to_string(c).unwrap_or_default());
-            stmt.execute(params![
-                t.task_id,
-                t.origin.as_str(),
-                t.agent,
-                t.intent,
-                constraints,
-                opt_ts(t.declared_at),
-                sid,
-                t.event_id
-            ])
-            .map_err(StoreError::db("writing a task"))?;
+            tasks
+                .append_row(params![
+                    t.task_id,
+                    t.origin.as_str(),
+                    t.agent,
+                    t.intent,
+                    constraints,
+                    opt_ts(t.declared_at),
+                    sid,
+                    t.event_id
+                ])
+                .map_err(StoreError::db("writing a task"))?;
         }
+        tasks.flush().map_err(StoreError::db("writing the tasks"))?;
+        drop(tasks);
         let mut stmt = conn
             .prepare("INSERT INTO grants VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .map_err(StoreError::db("preparing grants"))?;

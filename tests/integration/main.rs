@@ -13,5 +13,6 @@ mod k8s_audit;
 mod mcp;
 mod otlp;
 mod report;
+mod synth;
 mod tui;
 mod util;
