@@ -12,6 +12,7 @@
 //! it is streamed: memory stays bounded by a handful of tasks in flight, whatever the size. Events
 //! come out in time order, interleaved across several concurrent tasks.
 
+mod customer;
 mod handoff;
 mod json;
 mod scenario;
