@@ -9,6 +9,7 @@
 mod chat;
 mod cloudtrail;
 mod detect;
+mod dry_run;
 mod frame;
 mod k8s_audit;
 mod loader;
@@ -18,6 +19,7 @@ mod native;
 mod otlp;
 mod reader;
 mod tool_target;
+mod verify;
 mod walk;
 
 use std::path::{Path, PathBuf};
@@ -27,8 +29,10 @@ use serde::Serialize;
 use crate::store::{SourceCounts, Store, StoreError};
 
 pub use detect::Format;
+pub use dry_run::{ParsedEvidence, parse_evidence};
 pub use manifest::{Manifest, ManifestError, parse_manifest};
 pub use reader::Limits;
+pub use verify::{IntegrityStatus, SourceCheck, verify_sources};
 
 /// Which format to read files as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

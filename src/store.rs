@@ -94,11 +94,18 @@ impl Store {
     /// A read-only open needs an existing file at the current schema version. A second writer
     /// on the same file gets an [`StoreError::Open`] that says the file is locked.
     pub fn open(path: &Path, access: Access) -> Result<Self, StoreError> {
-        if access == Access::ReadOnly && !path.exists() {
-            return Err(StoreError::Missing {
-                path: path.to_path_buf(),
-            });
+        if !path.exists() {
+            if access == Access::ReadOnly {
+                return Err(StoreError::Missing {
+                    path: path.to_path_buf(),
+                });
+            }
+            create_complete(path)?;
         }
+        Self::open_existing(path, access)
+    }
+
+    fn open_existing(path: &Path, access: Access) -> Result<Self, StoreError> {
         let mode = match access {
             Access::ReadWrite => AccessMode::ReadWrite,
             Access::ReadOnly => AccessMode::ReadOnly,
@@ -168,6 +175,65 @@ impl Store {
 
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+}
+
+/// Creates a new database file with its whole schema, so that the file at `path` only ever
+/// appears complete: the schema is built in a scratch file next to it, which is then linked into
+/// place (a link, unlike a rename, never replaces a file another process created meanwhile).
+/// A process killed while creating leaves at most the scratch file, never a half-made database.
+fn create_complete(path: &Path) -> Result<(), StoreError> {
+    let mut scratch_name = path.file_name().unwrap_or_default().to_os_string();
+    scratch_name.push(format!(".creating-{}", std::process::id()));
+    let scratch = path.with_file_name(scratch_name);
+    let io_error = |source: std::io::Error| StoreError::Open {
+        path: path.to_path_buf(),
+        message: format!("cannot create the database: {source}"),
+    };
+    remove_stale_scratch(path);
+    Store::open_existing(&scratch, Access::ReadWrite)?;
+    let linked = std::fs::hard_link(&scratch, path);
+    let _ = std::fs::remove_file(&scratch);
+    match linked {
+        Ok(()) => Ok(()),
+        // Someone else created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(io_error(e)),
+    }
+}
+
+/// Removes scratch files (and their WAL) that processes killed while creating `path` left
+/// behind: those whose process no longer runs. Where `/proc` does not exist, only our own pid's
+/// (reused pids) is treated as stale.
+fn remove_stale_scratch(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!("{}.creating-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let own = std::process::id().to_string();
+    let proc_fs = Path::new("/proc/self").exists();
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let file = file.to_string_lossy();
+        let Some(rest) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest.strip_suffix(".wal").unwrap_or(rest);
+        let gone = pid == own
+            || (proc_fs
+                && pid.bytes().all(|b| b.is_ascii_digit())
+                && !Path::new("/proc").join(pid).exists());
+        if gone {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  replay: an expectation no longer holds, or a finding at or above --fail-on exists
+  1  replay: an expectation no longer holds, or a finding at or above --fail-on exists;
+     verify: an evidence file changed, disappeared or cannot be read
   2  usage error: bad option or value, invalid SQL
   3  bad input: some records were quarantined or files refused (the rest was loaded)
   4  the command could not run: database missing or locked, I/O or internal error";
@@ -49,6 +50,9 @@ pub enum Command {
     Ingest(IngestArgs),
     /// List ingested sources with their hashes and record counts
     Sources(SourcesArgs),
+    /// Re-hash the evidence files still on disk and report any that changed or disappeared
+    #[command(after_help = EXIT_CODES)]
+    Verify(VerifyArgs),
     /// Run read-only SQL against the evidence
     #[command(after_help = EXIT_CODES)]
     Query(QueryArgs),
@@ -224,6 +228,16 @@ pub enum InputFormat {
 
 #[derive(Debug, Args)]
 pub struct SourcesArgs {
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Resolve relative source paths against this directory (where the ingest ran) instead of
+    /// the current one
+    #[arg(long, value_name = "DIR")]
+    pub base: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
 }

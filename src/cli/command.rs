@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use super::args::{
     Cli, Command, GraphArgs, GraphOutput, IngestArgs, InputFormat, QueryArgs, RowFormat,
-    SourcesArgs, TableFormat, TimelineArgs, TuiArgs,
+    SourcesArgs, TableFormat, TimelineArgs, TuiArgs, VerifyArgs,
 };
 use super::output::{JsonArrayWriter, cell_text, write_csv_row, write_table};
 use super::progress::StderrProgress;
@@ -26,6 +26,7 @@ pub(super) fn run(cli: Cli) -> Result<u8, CliError> {
     match command {
         Command::Ingest(args) => ingest(&global.db, global.quiet, args),
         Command::Sources(args) => sources(&global.db, &args),
+        Command::Verify(args) => verify(&global.db, global.quiet, &args),
         Command::Query(args) => query(&global.db, &args),
         Command::Timeline(args) => timeline(&global.db, &args),
         Command::Graph(args) => graph(&global.db, &args),
@@ -203,6 +204,62 @@ fn sources(db: &std::path::Path, args: &SourcesArgs) -> Result<u8, CliError> {
     }
     out.flush()?;
     Ok(exit::OK)
+}
+
+fn verify(db: &std::path::Path, quiet: bool, args: &VerifyArgs) -> Result<u8, CliError> {
+    let store = open(db, Access::ReadOnly)?;
+    let checks = crate::ingest::verify_sources(&store, args.base.as_deref())?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match args.format {
+        TableFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &checks).map_err(io::Error::other)?;
+            writeln!(out)?;
+        }
+        TableFormat::Table => {
+            let headers: Vec<String> = ["id", "status", "path", "recorded sha256", "now"]
+                .map(str::to_owned)
+                .to_vec();
+            let table: Vec<Vec<String>> = checks
+                .iter()
+                .map(|c| {
+                    let now = match (&c.current_sha256, &c.error) {
+                        (Some(sha), _) if !c.holds() => {
+                            format!("{sha} ({} bytes)", c.current_bytes.unwrap_or_default())
+                        }
+                        (Some(_), _) => "same".to_owned(),
+                        (None, Some(e)) => e.clone(),
+                        (None, None) => String::new(),
+                    };
+                    vec![
+                        c.source_id.to_string(),
+                        c.status.as_str().to_owned(),
+                        c.checked_path.display().to_string(),
+                        c.recorded_sha256.clone(),
+                        now,
+                    ]
+                })
+                .collect();
+            write_table(&mut out, &headers, &table)?;
+        }
+    }
+    out.flush()?;
+    let failed = checks.iter().filter(|c| !c.holds()).count();
+    if !quiet {
+        if failed == 0 {
+            eprintln!("verify: all {} evidence files are unchanged", checks.len());
+        } else {
+            eprintln!(
+                "verify: {failed} of {} evidence files changed, disappeared or cannot be read",
+                checks.len()
+            );
+        }
+    }
+    Ok(if failed == 0 {
+        exit::OK
+    } else {
+        exit::CHECK_FAILED
+    })
 }
 
 fn query(db: &std::path::Path, args: &QueryArgs) -> Result<u8, CliError> {

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use crate::text::{csv_field, for_terminal_clipped};
 
 /// Widest a table cell may be, in characters; longer text is cut with an ellipsis.
-const MAX_CELL: usize = 60;
+const MAX_CELL: usize = 64;
 
 /// Shows a JSON value as table or CSV text (`null` shows as empty).
 pub fn cell_text(v: &serde_json::Value) -> String {

@@ -57,7 +57,7 @@ pub(super) struct ChatAdapter {
 }
 
 impl Adapter for ChatAdapter {
-    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_>) -> Result<(), Stop> {
         let limit = sink.max_record_bytes();
         let framer = self.framer.get_or_insert_with(|| Framer::new(limit));
         match framer.push(unit) {
@@ -66,7 +66,7 @@ impl Adapter for ChatAdapter {
         }
     }
 
-    fn finish(&mut self, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn finish(&mut self, sink: &mut Sink<'_>) -> Result<(), Stop> {
         match self.framer.as_mut().and_then(Framer::finish) {
             Some(frame) => self.frame(&frame, sink),
             None => Ok(()),
@@ -88,7 +88,7 @@ fn env_str(obj: &Map<String, Value>, key: &str) -> Option<String> {
 }
 
 impl ChatAdapter {
-    fn frame(&mut self, frame: &Frame, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn frame(&mut self, frame: &Frame, sink: &mut Sink<'_>) -> Result<(), Stop> {
         let value = match frame.parse() {
             Ok(v) => v,
             Err(reason) => {
@@ -122,7 +122,7 @@ impl ChatAdapter {
         }
     }
 
-    fn ensure_transcript(&mut self, sink: &Sink<'_, '_>) {
+    fn ensure_transcript(&mut self, sink: &Sink<'_>) {
         if self.current.is_none() {
             self.current = Some(Transcript {
                 task: format!("chat:{}", sink.file_tag()),
@@ -136,9 +136,9 @@ impl ChatAdapter {
         &mut self,
         obj: &Map<String, Value>,
         frame: &Frame,
-        sink: &mut Sink<'_, '_>,
+        sink: &mut Sink<'_>,
     ) -> Result<(), Stop> {
-        let whole = |sink: &mut Sink<'_, '_>, reason: String| {
+        let whole = |sink: &mut Sink<'_>, reason: String| {
             sink.quarantine(
                 &format!("L{}", frame.line),
                 Some(frame.offset),
@@ -200,7 +200,7 @@ impl ChatAdapter {
         v: &Value,
         locator: &str,
         offset: u64,
-        sink: &mut Sink<'_, '_>,
+        sink: &mut Sink<'_>,
     ) -> Result<(), Stop> {
         let m = match message::read(v) {
             Ok(m) => m,
@@ -235,7 +235,7 @@ impl ChatAdapter {
         m: &ChatMessage,
         locator: &str,
         raw: &str,
-        sink: &mut Sink<'_, '_>,
+        sink: &mut Sink<'_>,
     ) -> Vec<Event> {
         let seq = &mut self.seq;
         let t = self

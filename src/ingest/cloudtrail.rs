@@ -39,7 +39,7 @@ impl CloudTrailAdapter {
 }
 
 impl Adapter for CloudTrailAdapter {
-    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_>) -> Result<(), Stop> {
         if let Some((_, _, doc)) = &mut self.gathering {
             if doc.len() + unit.bytes.len() + 1 > self.max_document_bytes {
                 return Err(Stop::Refuse(format!(
@@ -75,7 +75,7 @@ impl Adapter for CloudTrailAdapter {
         }
     }
 
-    fn finish(&mut self, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn finish(&mut self, sink: &mut Sink<'_>) -> Result<(), Stop> {
         let Some((line, offset, doc)) = self.gathering.take() else {
             return Ok(());
         };
@@ -99,7 +99,7 @@ impl Adapter for CloudTrailAdapter {
 }
 
 /// A complete line: a delivery document, or a single record.
-fn one_line(value: Value, unit: &Unit<'_>, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+fn one_line(value: Value, unit: &Unit<'_>, sink: &mut Sink<'_>) -> Result<(), Stop> {
     match value {
         Value::Object(mut obj) if obj.get("Records").is_some_and(Value::is_array) => {
             let Some(Value::Array(items)) = obj.remove("Records") else {
@@ -116,7 +116,7 @@ fn one_line(value: Value, unit: &Unit<'_>, sink: &mut Sink<'_, '_>) -> Result<()
 
 /// A `Records` document that did not parse whole: every complete record is loaded, and the
 /// rest is quarantined with where it broke.
-fn records_document(unit: &Unit<'_>, bytes: &[u8], sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+fn records_document(unit: &Unit<'_>, bytes: &[u8], sink: &mut Sink<'_>) -> Result<(), Stop> {
     let parsed = document::parse_records(bytes);
     let count = parsed.items.len();
     for (n, item) in parsed.items.into_iter().enumerate() {
@@ -136,12 +136,7 @@ fn records_document(unit: &Unit<'_>, bytes: &[u8], sink: &mut Sink<'_, '_>) -> R
     Ok(())
 }
 
-fn record(
-    value: Value,
-    locator: &str,
-    unit: &Unit<'_>,
-    sink: &mut Sink<'_, '_>,
-) -> Result<(), Stop> {
+fn record(value: Value, locator: &str, unit: &Unit<'_>, sink: &mut Sink<'_>) -> Result<(), Stop> {
     let id = sink.event_id(locator);
     match record::map_record(value, id, locator.to_owned(), unit.line) {
         Ok(mapped) => {
@@ -166,7 +161,7 @@ fn record(
     }
 }
 
-fn quarantine_unit(unit: &Unit<'_>, reason: &str, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+fn quarantine_unit(unit: &Unit<'_>, reason: &str, sink: &mut Sink<'_>) -> Result<(), Stop> {
     sink.quarantine(
         &format!("L{}", unit.line),
         Some(unit.offset),

@@ -87,7 +87,11 @@ const SNIFF_BYTES: u64 = 1 << 20;
 
 /// Looks at the start of the file and names its format, or says why it cannot.
 pub(super) fn detect(path: &Path, limits: &Limits) -> io::Result<Result<Format, String>> {
-    let file = EvidenceFile::open(path, limits)?;
+    detect_in(EvidenceFile::open(path, limits)?)
+}
+
+/// Like [`detect`], for evidence already open (a file or bytes in memory).
+pub(super) fn detect_in(file: EvidenceFile) -> io::Result<Result<Format, String>> {
     let mut head = Vec::new();
     file.reader.take(SNIFF_BYTES).read_to_end(&mut head)?;
     Ok(detect_bytes(&head))

@@ -54,7 +54,7 @@ pub(super) struct K8sAuditAdapter {
 }
 
 impl Adapter for K8sAuditAdapter {
-    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_>) -> Result<(), Stop> {
         let text = match std::str::from_utf8(unit.bytes) {
             Ok(t) => t,
             Err(e) => {
@@ -95,7 +95,7 @@ impl Adapter for K8sAuditAdapter {
         )
     }
 
-    fn finish(&mut self, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn finish(&mut self, sink: &mut Sink<'_>) -> Result<(), Stop> {
         let mut left: Vec<Staged> = self.waiting.drain().map(|(_, s)| s).collect();
         left.sort_by_key(|s| s.line);
         for staged in left {
@@ -112,7 +112,7 @@ impl K8sAuditAdapter {
         raw: String,
         locator: String,
         unit: &Unit<'_>,
-        sink: &mut Sink<'_, '_>,
+        sink: &mut Sink<'_>,
     ) -> Result<(), Stop> {
         let staged = match self.check(value, raw, locator, unit.line) {
             Ok(s) => s,
@@ -224,7 +224,7 @@ impl K8sAuditAdapter {
         self.recent.push_back(audit_id);
     }
 
-    fn emit(&mut self, s: Staged, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn emit(&mut self, s: Staged, sink: &mut Sink<'_>) -> Result<(), Stop> {
         let id = sink.event_id(&s.locator);
         let authz_id = sink.event_id(&format!("{}/authz", s.locator));
         let placement = mapping::Placement {
@@ -332,7 +332,7 @@ fn quarantine(
     locator: &str,
     reason: &str,
     raw: &[u8],
-    sink: &mut Sink<'_, '_>,
+    sink: &mut Sink<'_>,
 ) -> Result<(), Stop> {
     sink.quarantine(
         locator,

@@ -15,7 +15,7 @@ use crate::model::{
     EventKind, GrantRecord, Origin, Outcome, OwnerAssignment, PrincipalKind, QuarantineRecord,
     TaskRecord, classify_action, event_id,
 };
-use crate::store::{NewSource, SourceCounts, SourceWriter, Store};
+use crate::store::{NewSource, SourceCounts, SourceWriter, Store, StoreError};
 use crate::text::lossless_utf8;
 
 /// How many quarantine reasons an ingest summary shows per file.
@@ -150,13 +150,7 @@ pub(super) fn load_log(
         sha256: sha256.clone(),
         size_bytes: size,
     })?;
-    let mut sink = Sink {
-        writer: &mut writer,
-        sha256: &sha256,
-        limits,
-        overrides: &overrides,
-        counts: SourceCounts::default(),
-    };
+    let mut sink = Sink::new(&mut writer, &sha256, limits, &overrides);
     let (reader, watch) = file.into_parts();
     let mut adapter = adapter_for(format, limits);
     let read_result = sink.drive(adapter.as_mut(), reader, &watch, progress);
@@ -203,8 +197,8 @@ pub(super) enum Stop {
     Fatal(IngestError),
 }
 
-impl From<crate::store::StoreError> for Stop {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Self {
         Self::Fatal(e.into())
     }
 }
@@ -238,17 +232,57 @@ pub(super) trait Adapter {
         UnitMode::Lines
     }
     /// Parses one unit.
-    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_, '_>) -> Result<(), Stop>;
+    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_>) -> Result<(), Stop>;
     /// Called once at the end of the file, for adapters that pair or merge records.
-    fn finish(&mut self, _sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn finish(&mut self, _sink: &mut Sink<'_>) -> Result<(), Stop> {
         Ok(())
+    }
+}
+
+/// Where the rows an adapter produces end up: the store's [`SourceWriter`] in a real ingest, or
+/// memory in a dry parse ([`super::dry_run`]).
+pub(super) trait EvidenceWriter {
+    fn event(&mut self, e: &Event) -> Result<(), StoreError>;
+    fn quarantine(&mut self, q: &QuarantineRecord) -> Result<(), StoreError>;
+    fn delegation(&mut self, d: &DelegationRecord) -> Result<(), StoreError>;
+    fn credential(&mut self, c: &CredentialRecord) -> Result<(), StoreError>;
+    fn principal(&mut self, id: &str, kind: PrincipalKind);
+    fn task(&mut self, t: TaskRecord);
+    fn grant(&mut self, g: GrantRecord);
+    fn owner_assignment(&mut self, o: OwnerAssignment);
+}
+
+impl EvidenceWriter for SourceWriter<'_> {
+    fn event(&mut self, e: &Event) -> Result<(), StoreError> {
+        SourceWriter::event(self, e)
+    }
+    fn quarantine(&mut self, q: &QuarantineRecord) -> Result<(), StoreError> {
+        SourceWriter::quarantine(self, q)
+    }
+    fn delegation(&mut self, d: &DelegationRecord) -> Result<(), StoreError> {
+        SourceWriter::delegation(self, d)
+    }
+    fn credential(&mut self, c: &CredentialRecord) -> Result<(), StoreError> {
+        SourceWriter::credential(self, c)
+    }
+    fn principal(&mut self, id: &str, kind: PrincipalKind) {
+        SourceWriter::principal(self, id, kind, None, Origin::Event);
+    }
+    fn task(&mut self, t: TaskRecord) {
+        SourceWriter::task(self, t);
+    }
+    fn grant(&mut self, g: GrantRecord) {
+        SourceWriter::grant(self, g);
+    }
+    fn owner_assignment(&mut self, o: OwnerAssignment) {
+        SourceWriter::owner_assignment(self, o);
     }
 }
 
 /// Where adapters put what they read: events, quarantine rows and derived entities, with the
 /// bookkeeping that makes the counts reconcile.
-pub(super) struct Sink<'w, 'a> {
-    writer: &'w mut SourceWriter<'a>,
+pub(super) struct Sink<'w> {
+    writer: &'w mut dyn EvidenceWriter,
     sha256: &'w str,
     limits: &'w Limits,
     overrides: &'w [(String, ActionClass)],
@@ -259,7 +293,28 @@ pub(super) struct Sink<'w, 'a> {
     dead_code,
     reason = "entity helpers are for the foreign-format adapters"
 )]
-impl Sink<'_, '_> {
+impl<'w> Sink<'w> {
+    /// A sink writing into `writer` for the file whose SHA-256 is `sha256`.
+    pub fn new(
+        writer: &'w mut dyn EvidenceWriter,
+        sha256: &'w str,
+        limits: &'w Limits,
+        overrides: &'w [(String, ActionClass)],
+    ) -> Self {
+        Self {
+            writer,
+            sha256,
+            limits,
+            overrides,
+            counts: SourceCounts::default(),
+        }
+    }
+
+    /// The records counted so far.
+    pub fn counts(&self) -> SourceCounts {
+        self.counts
+    }
+
     /// The stable id of the record at `locator` in this file.
     pub fn event_id(&self, locator: &str) -> String {
         event_id(self.sha256, locator)
@@ -339,7 +394,7 @@ impl Sink<'_, '_> {
 
     /// Notes a principal with a kind the format makes clear.
     pub fn principal(&mut self, id: &str, kind: PrincipalKind) {
-        self.writer.principal(id, kind, None, Origin::Event);
+        self.writer.principal(id, kind);
     }
 
     /// Notes a task declaration an adapter found.
@@ -348,7 +403,7 @@ impl Sink<'_, '_> {
     }
 
     /// Reads the whole input through `adapter`.
-    fn drive(
+    pub(super) fn drive(
         &mut self,
         adapter: &mut dyn Adapter,
         reader: Box<dyn io::BufRead>,
@@ -456,7 +511,7 @@ impl Sink<'_, '_> {
 struct NativeAdapter;
 
 impl Adapter for NativeAdapter {
-    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_>) -> Result<(), Stop> {
         let locator = format!("L{}", unit.line);
         let id = sink.event_id(&locator);
         match native::parse_line(unit.bytes, id, locator.clone(), unit.line) {
@@ -477,7 +532,7 @@ impl Adapter for NativeAdapter {
     }
 }
 
-fn adapter_for(format: Format, limits: &Limits) -> Box<dyn Adapter> {
+pub(super) fn adapter_for(format: Format, limits: &Limits) -> Box<dyn Adapter> {
     match format {
         Format::Onus => Box::new(NativeAdapter),
         Format::Otlp => Box::<super::otlp::OtlpAdapter>::default(),
@@ -496,25 +551,15 @@ fn adapter_for(format: Format, limits: &Limits) -> Box<dyn Adapter> {
 fn derive_entities(
     e: &Event,
     details: Option<serde_json::Value>,
-    w: &mut SourceWriter<'_>,
-) -> Result<(), crate::store::StoreError> {
+    w: &mut dyn EvidenceWriter,
+) -> Result<(), StoreError> {
     let unknown = PrincipalKind::Unknown;
-    w.principal(
-        &e.actor,
-        e.actor_kind.unwrap_or(unknown),
-        None,
-        Origin::Event,
-    );
+    w.principal(&e.actor, e.actor_kind.unwrap_or(unknown));
     if let Some(target) = &e.target {
-        w.principal(
-            target,
-            e.target_kind.unwrap_or(unknown),
-            None,
-            Origin::Event,
-        );
+        w.principal(target, e.target_kind.unwrap_or(unknown));
     }
     for other in [&e.on_behalf_of, &e.owner].into_iter().flatten() {
-        w.principal(other, unknown, None, Origin::Event);
+        w.principal(other, unknown);
     }
     let took_effect = !matches!(e.outcome, Outcome::Denied | Outcome::Error);
     match e.kind {

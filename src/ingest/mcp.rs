@@ -71,7 +71,7 @@ pub(super) struct McpAdapter {
 }
 
 impl Adapter for McpAdapter {
-    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_>) -> Result<(), Stop> {
         let limit = sink.max_record_bytes();
         let framer = self.framer.get_or_insert_with(|| Framer::new(limit));
         match framer.push(unit) {
@@ -80,7 +80,7 @@ impl Adapter for McpAdapter {
         }
     }
 
-    fn finish(&mut self, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn finish(&mut self, sink: &mut Sink<'_>) -> Result<(), Stop> {
         if let Some(frame) = self.framer.as_mut().and_then(Framer::finish) {
             self.frame(&frame, sink)?;
         }
@@ -123,7 +123,7 @@ fn id_text(id: &Value) -> String {
 }
 
 impl McpAdapter {
-    fn frame(&mut self, frame: &Frame, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn frame(&mut self, frame: &Frame, sink: &mut Sink<'_>) -> Result<(), Stop> {
         let value = match frame.parse() {
             Ok(v) => v,
             Err(reason) => {
@@ -157,10 +157,10 @@ impl McpAdapter {
         v: Value,
         locator: String,
         offset: u64,
-        sink: &mut Sink<'_, '_>,
+        sink: &mut Sink<'_>,
     ) -> Result<(), Stop> {
         let raw = v.to_string();
-        let quarantine = |sink: &mut Sink<'_, '_>, reason: &str| {
+        let quarantine = |sink: &mut Sink<'_>, reason: &str| {
             sink.quarantine(
                 &locator,
                 Some(offset),
@@ -280,7 +280,7 @@ impl McpAdapter {
     }
 
     /// Stores a request and its response: the request gets the response's outcome.
-    fn pair(request: Pending, response: Orphan, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn pair(request: Pending, response: Orphan, sink: &mut Sink<'_>) -> Result<(), Stop> {
         let outcome = message::response_outcome(&response.body);
         let mut call = request.event;
         call.outcome = outcome;
@@ -367,7 +367,7 @@ impl McpAdapter {
         method: &str,
         params: &Map<String, Value>,
         raw: &str,
-        sink: &mut Sink<'_, '_>,
+        sink: &mut Sink<'_>,
     ) -> Event {
         let peers = self.peers.get(conn).cloned().unwrap_or_default();
         let client = peers.client.unwrap_or_else(|| "mcp-client".to_owned());

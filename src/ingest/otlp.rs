@@ -32,7 +32,7 @@ pub(super) struct OtlpAdapter {
 }
 
 impl Adapter for OtlpAdapter {
-    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_>) -> Result<(), Stop> {
         let limit = sink.max_record_bytes();
         let framer = self.framer.get_or_insert_with(|| Framer::new(limit));
         match framer.push(unit) {
@@ -41,7 +41,7 @@ impl Adapter for OtlpAdapter {
         }
     }
 
-    fn finish(&mut self, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn finish(&mut self, sink: &mut Sink<'_>) -> Result<(), Stop> {
         if let Some(frame) = self.framer.as_mut().and_then(Framer::finish) {
             self.frame(&frame, sink)?;
         }
@@ -50,8 +50,8 @@ impl Adapter for OtlpAdapter {
 }
 
 impl OtlpAdapter {
-    fn frame(&mut self, frame: &Frame, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
-        let whole = |sink: &mut Sink<'_, '_>, reason: &str| {
+    fn frame(&mut self, frame: &Frame, sink: &mut Sink<'_>) -> Result<(), Stop> {
+        let whole = |sink: &mut Sink<'_>, reason: &str| {
             sink.quarantine(
                 &format!("L{}", frame.line),
                 Some(frame.offset),
@@ -97,7 +97,7 @@ impl OtlpAdapter {
         Ok(())
     }
 
-    fn keep(&mut self, span: Span, sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+    fn keep(&mut self, span: Span, sink: &mut Sink<'_>) -> Result<(), Stop> {
         let count = self.per_trace.entry(span.trace_id.clone()).or_default();
         let reason = if *count >= MAX_SPANS_PER_TRACE {
             Some(format!(

@@ -53,6 +53,11 @@ pub(super) fn hash_file(path: &Path) -> io::Result<(String, u64)> {
     Ok((hex(&hasher.finalize()), size))
 }
 
+/// SHA-256 of bytes in memory, as lowercase hex.
+pub(super) fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 fn hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -64,7 +69,7 @@ fn hex(bytes: &[u8]) -> String {
 /// The raw file as it is read: counts and hashes every byte so that a file changed between
 /// the hash pass and the load pass is noticed.
 struct Tap {
-    file: File,
+    file: Box<dyn Read>,
     hasher: Sha256,
     read: u64,
 }
@@ -115,7 +120,11 @@ pub(super) struct EvidenceFile {
 impl EvidenceFile {
     /// Opens `path` read-only. Gzip is recognised by its magic bytes, not by the file name.
     pub fn open(path: &Path, limits: &Limits) -> io::Result<Self> {
-        let mut file = File::open(path)?;
+        Self::from_reader(Box::new(File::open(path)?), limits)
+    }
+
+    /// Reads evidence from any byte stream (a file, or bytes in memory for a dry parse).
+    pub fn from_reader(mut file: Box<dyn Read>, limits: &Limits) -> io::Result<Self> {
         let mut magic = [0u8; 2];
         let got = read_up_to(&mut file, &mut magic)?;
         let compressed = got == 2 && magic == [0x1f, 0x8b];
@@ -183,7 +192,7 @@ impl FileWatch {
     }
 }
 
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+fn read_up_to(file: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         let n = file.read(&mut buf[got..])?;

@@ -1,5 +1,6 @@
 //! Versioned schema: ordered SQL files embedded at compile time, applied in one transaction each.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use duckdb::Connection;
@@ -51,7 +52,7 @@ fn applied_versions(conn: &Connection) -> Result<Vec<i64>, StoreError> {
         .map_err(StoreError::db("reading the schema version"))
 }
 
-/// Applies every migration not yet recorded, in version order, each in its own transaction.
+/// Applies every migration not yet recorded, in version order, all in one transaction.
 pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let applied = applied_versions(conn)?;
     if let Some(&found) = applied.last()
@@ -63,26 +64,35 @@ pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
             supported: SCHEMA_VERSION,
         });
     }
+    // Every missing step in one transaction: a database is at one schema version or the next,
+    // never in between, even if the process is killed part-way.
+    let mut script = String::from(
+        "BEGIN TRANSACTION;
+         CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL, applied_at TIMESTAMP NOT NULL);\n",
+    );
+    let mut pending = 0;
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
-        let script = format!(
-            "BEGIN TRANSACTION;
-             CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL, applied_at TIMESTAMP NOT NULL);
-             {sql}
-             INSERT INTO schema_version VALUES ({version}, now()::TIMESTAMP);
-             COMMIT;"
+        script.push_str(sql);
+        let _ = writeln!(
+            script,
+            "\nINSERT INTO schema_version VALUES ({version}, now()::TIMESTAMP);"
         );
-        if let Err(source) = conn.execute_batch(&script) {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(StoreError::Db {
-                context: "applying a schema migration",
-                source,
-            });
-        }
+        pending += 1;
+    }
+    if pending == 0 {
+        return Ok(());
+    }
+    script.push_str("COMMIT;");
+    if let Err(source) = conn.execute_batch(&script) {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(StoreError::Db {
+            context: "applying the schema migrations",
+            source,
+        });
     }
     Ok(())
 }
 
-/// Checks that a read-only database has every migration this build knows.
 pub(super) fn check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let applied = applied_versions(conn)?;
     match applied.last() {

@@ -169,3 +169,22 @@ fn migrations_are_recorded_once() {
         i64::try_from(super::migrate::MIGRATION_COUNT).expect("small")
     );
 }
+
+#[test]
+fn a_new_database_appears_complete_and_stale_scratch_files_are_removed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("new.duckdb");
+    // What a process killed while creating the file leaves (no such pid runs).
+    let stale = dir.path().join("new.duckdb.creating-4000000000");
+    std::fs::write(&stale, b"half made").expect("write");
+    let store = Store::open(&path, Access::ReadWrite).expect("create");
+    drop(store);
+    assert!(!stale.exists(), "a stale scratch file is cleaned up");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["new.duckdb"], "only the database is left");
+    // It opens read-only at the current schema straight away.
+    Store::open(&path, Access::ReadOnly).expect("complete schema");
+}

@@ -30,7 +30,7 @@ const INFERENCE_OPS: &[&str] = &[
 const MCP_ACTION_METHODS: &[&str] = &["tools/call", "resources/read", "prompts/get"];
 
 /// Resolves and stores every span, in file order.
-pub(super) fn emit(spans: &[Span], sink: &mut Sink<'_, '_>) -> Result<(), Stop> {
+pub(super) fn emit(spans: &[Span], sink: &mut Sink<'_>) -> Result<(), Stop> {
     let mut index: HashMap<(&str, &str), usize> = HashMap::with_capacity(spans.len());
     let mut duplicate = vec![None; spans.len()];
     for (i, s) in spans.iter().enumerate() {
@@ -271,7 +271,7 @@ impl<'s> Mapper<'s> {
         task
     }
 
-    fn event(&mut self, i: usize, part: usize, kind: EventKind, sink: &Sink<'_, '_>) -> Event {
+    fn event(&mut self, i: usize, part: usize, kind: EventKind, sink: &Sink<'_>) -> Event {
         let spans = self.spans;
         let s = &spans[i];
         let locator = if part == 1 {
@@ -298,7 +298,7 @@ impl<'s> Mapper<'s> {
     }
 
     /// The events of span `i` (see docs/formats/otlp.md for the table).
-    fn events(&mut self, i: usize, sink: &mut Sink<'_, '_>) -> Vec<Event> {
+    fn events(&mut self, i: usize, sink: &mut Sink<'_>) -> Vec<Event> {
         let spans = self.spans;
         let s = &spans[i];
         let operation = op(s).unwrap_or_default();
@@ -359,7 +359,7 @@ impl<'s> Mapper<'s> {
 
     /// An `invoke_agent` span: a hand-off when another agent's span encloses it (or links to
     /// it), the start of the task when it is the trace's top agent.
-    fn agent_event(&mut self, i: usize, sink: &mut Sink<'_, '_>) -> Event {
+    fn agent_event(&mut self, i: usize, sink: &mut Sink<'_>) -> Event {
         let spans = self.spans;
         let s = &spans[i];
         let me = agent_id(s);
@@ -403,7 +403,7 @@ impl<'s> Mapper<'s> {
 
     /// A tool execution: a `tool.call`, plus a `tool.result` when the result was captured. The
     /// server side of an MCP call whose client side is in the file is that call's result.
-    fn tool_events(&mut self, i: usize, sink: &mut Sink<'_, '_>) -> Vec<Event> {
+    fn tool_events(&mut self, i: usize, sink: &mut Sink<'_>) -> Vec<Event> {
         let spans = self.spans;
         let s = &spans[i];
         let tool = s
