@@ -13,7 +13,7 @@ use crate::analysis::{Context, TaskScope};
 use crate::graph::normalise;
 use crate::model::{
     AccountabilityRecord, Contribution, DriftPoint, FailureClass, Finding, OwnerRole, Timestamp,
-    owner_in_effect, pattern_matches,
+    pattern_matches,
 };
 
 /// One row of the decision table.
@@ -296,13 +296,13 @@ fn workflow_owner(
     role: OwnerRole,
     at: Timestamp,
 ) -> (Option<String>, String) {
-    let owners = &ctx.graph.inputs().owners;
+    let inputs = ctx.graph.inputs();
     let task_subject = format!("task:{}", scope.task);
     let mut candidates = vec![task_subject];
     candidates.extend(subject.map(str::to_owned));
     candidates.extend(scope.agent.clone());
     for c in &candidates {
-        if let Some(o) = owner_in_effect(owners, c, role, at) {
+        if let Some(o) = inputs.owner_in_effect(c, role, at) {
             return (Some(o.owner.clone()), c.clone());
         }
     }
@@ -367,8 +367,7 @@ fn build_record(
         .map(|e| e.actor.clone());
     let (secondary_role, secondary_owner) = match drift_actor {
         Some(actor) if Some(&actor) != scope.agent.as_ref() => {
-            let owner = owner_in_effect(
-                &ctx.graph.inputs().owners,
+            let owner = ctx.graph.inputs().owner_in_effect(
                 &actor,
                 OwnerRole::RuntimeOwner,
                 drift.map_or(at, |d| d.time),

@@ -12,7 +12,7 @@ mod inputs;
 
 use std::collections::HashMap;
 
-use petgraph::stable_graph::{NodeIndex, StableDiGraph};
+use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use serde::Serialize;
 
 use crate::model::{PrincipalKind, Timestamp};
@@ -111,7 +111,18 @@ impl Edge {
 pub struct DelegationGraph {
     graph: StableDiGraph<Node, Edge>,
     index: HashMap<String, NodeIndex>,
+    /// Per principal, the edges into it that can explain its authority, by task.
+    authority_in: HashMap<NodeIndex, AuthorityIn>,
     inputs: GraphInputs,
+}
+
+/// The edges into one principal that can explain its authority (they carry authority and are
+/// not credential uses), grouped by task. A busy agent has one task-request edge per task it
+/// ever ran; looking up an action's chain must not scan them all.
+#[derive(Debug, Default)]
+struct AuthorityIn {
+    by_task: HashMap<String, Vec<EdgeIndex>>,
+    untasked: Vec<EdgeIndex>,
 }
 
 impl DelegationGraph {
@@ -120,6 +131,7 @@ impl DelegationGraph {
         let mut g = Self {
             graph: StableDiGraph::new(),
             index: HashMap::new(),
+            authority_in: HashMap::new(),
             inputs: GraphInputs::default(),
         };
         for p in &inputs.principals {
@@ -128,7 +140,16 @@ impl DelegationGraph {
         for edge in inputs.edges() {
             let from = g.node(&edge.from, PrincipalKind::Unknown, None);
             let to = g.node(&edge.to, PrincipalKind::Unknown, None);
-            g.graph.add_edge(from, to, edge);
+            let explains = edge.kind.carries_authority() && edge.kind != EdgeKind::CredentialUse;
+            let task = edge.task.clone();
+            let ix = g.graph.add_edge(from, to, edge);
+            if explains {
+                let into = g.authority_in.entry(to).or_default();
+                match task {
+                    Some(t) => into.by_task.entry(t).or_default().push(ix),
+                    None => into.untasked.push(ix),
+                }
+            }
         }
         g.inputs = inputs;
         g
@@ -180,18 +201,6 @@ impl DelegationGraph {
             .collect();
         edges.sort_by(|a, b| (a.at, &a.from, &a.to).cmp(&(b.at, &b.from, &b.to)));
         edges
-    }
-
-    /// Edges into `id` valid at `at`.
-    fn incoming(&self, id: &str, at: Timestamp) -> Vec<&Edge> {
-        let Some(&ix) = self.index.get(id) else {
-            return Vec::new();
-        };
-        self.graph
-            .edges_directed(ix, petgraph::Direction::Incoming)
-            .map(|e| e.weight())
-            .filter(|e| e.valid_at(at))
-            .collect()
     }
 
     /// Groups of principals that delegate to each other in a circle (each group sorted).

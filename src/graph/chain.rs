@@ -2,13 +2,16 @@
 //! show: scope amplification, hand-offs without bounds, depth over policy, cycles, and agents
 //! acting with no owned root.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
 use super::authority::{Authority, normalise};
+use petgraph::stable_graph::EdgeIndex;
+
 use super::{DelegationGraph, Edge, EdgeKind};
-use crate::model::{OwnerRole, PrincipalKind, Timestamp, format_time, owner_in_effect};
+use crate::model::{OwnerRole, PrincipalKind, Timestamp, format_time};
 
 /// Longest chain walked back; deeper ones are cut (and a cycle is the usual reason).
 const MAX_HOPS: usize = 64;
@@ -193,16 +196,33 @@ impl DelegationGraph {
     }
 
     /// The edge into `id` that best explains its authority at `at`: same task first, then
-    /// task-less edges, latest first. Issuance edges do not carry authority.
+    /// task-less edges, latest first (the earliest recorded among equals). Issuance edges and
+    /// credential uses do not explain authority.
     fn best_incoming(&self, id: &str, task: Option<&str>, at: Timestamp) -> Option<&Edge> {
-        self.incoming(id, at)
+        let into = self.authority_in.get(self.index.get(id)?)?;
+        let candidates: Vec<EdgeIndex> = match task {
+            Some(t) => into
+                .by_task
+                .get(t)
+                .into_iter()
+                .flatten()
+                .chain(&into.untasked)
+                .copied()
+                .collect(),
+            None => into
+                .by_task
+                .values()
+                .flatten()
+                .chain(&into.untasked)
+                .copied()
+                .collect(),
+        };
+        candidates
             .into_iter()
-            .filter(|e| e.kind.carries_authority() && e.kind != EdgeKind::CredentialUse)
-            .filter(|e| match (task, e.task.as_deref()) {
-                (Some(t), Some(et)) => t == et,
-                _ => true,
-            })
-            .max_by_key(|e| (e.task.is_some() && task.is_some(), e.at))
+            .filter_map(|ix| self.graph.edge_weight(ix).map(|e| (ix, e)))
+            .filter(|(_, e)| e.valid_at(at))
+            .max_by_key(|(ix, e)| (e.task.is_some() && task.is_some(), e.at, Reverse(*ix)))
+            .map(|(_, e)| e)
     }
 
     fn credential_use(
@@ -258,9 +278,9 @@ impl DelegationGraph {
         task: Option<&str>,
         at: Timestamp,
     ) -> Option<String> {
-        let owners = &self.inputs.owners;
+        let inputs = &self.inputs;
         let task_owner = task.and_then(|t| {
-            owner_in_effect(owners, &format!("task:{t}"), OwnerRole::WorkflowOwner, at)
+            inputs.owner_in_effect(&format!("task:{t}"), OwnerRole::WorkflowOwner, at)
         });
         if let Some(o) = task_owner {
             return Some(o.owner.clone());
@@ -271,12 +291,14 @@ impl DelegationGraph {
                 self.principal(id)
                     .is_some_and(|n| n.kind != PrincipalKind::Human)
             })?;
-        owner_in_effect(owners, first_agent, OwnerRole::WorkflowOwner, at).map(|o| o.owner.clone())
+        inputs
+            .owner_in_effect(first_agent, OwnerRole::WorkflowOwner, at)
+            .map(|o| o.owner.clone())
     }
 
     /// Whether anyone owns the workflow behind this chain (any role, at the chain's time).
     fn has_owned_root(&self, chain: &Chain) -> bool {
-        let owners = &self.inputs.owners;
+        let inputs = &self.inputs;
         let subjects: Vec<String> = chain
             .task
             .iter()
@@ -292,7 +314,7 @@ impl DelegationGraph {
                 OwnerRole::RuntimeOwner,
             ]
             .into_iter()
-            .any(|r| owner_in_effect(owners, s, r, chain.at).is_some())
+            .any(|r| inputs.owner_in_effect(s, r, chain.at).is_some())
         })
     }
 

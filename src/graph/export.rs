@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{DelegationGraph, Edge, GraphFinding, Node};
-use crate::model::{OwnerRole, Timestamp, format_time, owner_in_effect};
+use crate::model::{OwnerRole, Timestamp, format_time};
 use crate::text::for_terminal;
 
 /// Output formats of `onus graph`.
@@ -51,7 +51,6 @@ fn involved<'a>(graph: &'a DelegationGraph, edges: &[&Edge]) -> Vec<&'a Node> {
 }
 
 fn owners_text(graph: &DelegationGraph, id: &str, at: Timestamp) -> String {
-    let owners = &graph.inputs().owners;
     let mut parts = Vec::new();
     for (role, short) in [
         (OwnerRole::BusinessOwner, "business"),
@@ -59,7 +58,7 @@ fn owners_text(graph: &DelegationGraph, id: &str, at: Timestamp) -> String {
         (OwnerRole::AccessApprover, "access"),
         (OwnerRole::RuntimeOwner, "runtime"),
     ] {
-        if let Some(o) = owner_in_effect(owners, id, role, at) {
+        if let Some(o) = graph.inputs().owner_in_effect(id, role, at) {
             parts.push(format!("{short}: {}", o.owner));
         }
     }
@@ -315,7 +314,7 @@ fn json(
             let mut owners = BTreeMap::new();
             if let Some(t) = owner_time {
                 for role in OwnerRole::ALL {
-                    if let Some(o) = owner_in_effect(&graph.inputs().owners, &n.id, *role, t) {
+                    if let Some(o) = graph.inputs().owner_in_effect(&n.id, *role, t) {
                         owners.insert(role.as_str(), o.owner.clone());
                     }
                 }

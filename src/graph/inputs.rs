@@ -1,10 +1,11 @@
 //! What the graph is built from, read from the store in one go.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use crate::model::{
-    CredentialRecord, DelegationKind, DelegationRecord, GrantRecord, OwnerAssignment,
-    PrincipalRecord, TaskRecord, Timestamp,
+    CredentialRecord, DelegationKind, DelegationRecord, GrantRecord, OwnerAssignment, OwnerRole,
+    PrincipalRecord, TaskRecord, Timestamp, owner_in_effect,
 };
 use crate::store::{ActionRow, CredentialUse, Store, StoreError, TaskStart};
 
@@ -27,6 +28,18 @@ pub struct GraphInputs {
     pub actions: Vec<ActionUse>,
     /// The policy's `max_delegation_depth`, if any.
     pub max_depth: Option<u32>,
+    /// Grants and owner assignments by principal, built on first lookup. Analysis asks for them
+    /// once or more per action; scanning every grant and owner each time made it
+    /// O(actions × grants). Built lazily, so the fields above must not change after a lookup.
+    pub(super) index: OnceLock<ByPrincipal>,
+}
+
+/// Positions in [`GraphInputs::grants`] and [`GraphInputs::owners`], per principal (owners: per
+/// subject), in their original order.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ByPrincipal {
+    grants: HashMap<String, Vec<usize>>,
+    owners: HashMap<String, Vec<usize>>,
 }
 
 impl GraphInputs {
@@ -50,6 +63,7 @@ impl GraphInputs {
             task_starts: store.task_starts()?,
             actions: store.actions()?,
             max_depth,
+            index: OnceLock::new(),
         })
     }
 
@@ -61,11 +75,38 @@ impl GraphInputs {
             .find(|c| c.credential_id == id)
     }
 
+    fn by_principal(&self) -> &ByPrincipal {
+        self.index.get_or_init(|| {
+            let mut index = ByPrincipal::default();
+            for (i, g) in self.grants.iter().enumerate() {
+                index.grants.entry(g.principal.clone()).or_default().push(i);
+            }
+            for (i, o) in self.owners.iter().enumerate() {
+                index.owners.entry(o.subject.clone()).or_default().push(i);
+            }
+            index
+        })
+    }
+
+    /// The owner of `role` for `subject` at `at` ([`owner_in_effect`] over this subject's
+    /// assignments only).
+    pub fn owner_in_effect(
+        &self,
+        subject: &str,
+        role: OwnerRole,
+        at: Timestamp,
+    ) -> Option<&OwnerAssignment> {
+        let rows = self.by_principal().owners.get(subject)?;
+        owner_in_effect(rows.iter().map(|&i| &self.owners[i]), subject, role, at)
+    }
+
     /// The grants of `principal` valid at `at`.
     pub fn grants_at(&self, principal: &str, at: Timestamp) -> Vec<&GrantRecord> {
-        self.grants
-            .iter()
-            .filter(|g| g.principal == principal)
+        let Some(rows) = self.by_principal().grants.get(principal) else {
+            return Vec::new();
+        };
+        rows.iter()
+            .map(|&i| &self.grants[i])
             .filter(|g| {
                 g.valid_from.is_none_or(|f| f <= at) && g.valid_until.is_none_or(|u| at < u)
             })

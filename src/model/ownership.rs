@@ -21,13 +21,13 @@ use super::time::Timestamp;
 /// assert_eq!(owner_in_effect(&all, "agent:x", OwnerRole::RuntimeOwner, at).unwrap().owner, "raj");
 /// ```
 pub fn owner_in_effect<'a>(
-    assignments: &'a [OwnerAssignment],
+    assignments: impl IntoIterator<Item = &'a OwnerAssignment>,
     subject: &str,
     role: OwnerRole,
     at: Timestamp,
 ) -> Option<&'a OwnerAssignment> {
     assignments
-        .iter()
+        .into_iter()
         .filter(|a| a.subject == subject && a.role == role)
         .filter(|a| a.valid_from.is_none_or(|f| f <= at) && a.valid_until.is_none_or(|u| at < u))
         .max_by_key(|a| a.valid_from)

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::graph::{DelegationGraph, Edge, GraphFinding, GraphFindingKind};
-use crate::model::{OwnerRole, Timestamp, owner_in_effect};
+use crate::model::{OwnerRole, Timestamp};
 
 /// The edge a tree row was reached through.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,7 +171,6 @@ fn kind_of(graph: &DelegationGraph, id: &str) -> String {
 }
 
 fn owners(graph: &DelegationGraph, id: &str, at: Timestamp) -> String {
-    let all = &graph.inputs().owners;
     [
         (OwnerRole::BusinessOwner, "business"),
         (OwnerRole::WorkflowOwner, "workflow"),
@@ -180,7 +179,10 @@ fn owners(graph: &DelegationGraph, id: &str, at: Timestamp) -> String {
     ]
     .into_iter()
     .filter_map(|(role, short)| {
-        owner_in_effect(all, id, role, at).map(|o| format!("{short}: {}", o.owner))
+        graph
+            .inputs()
+            .owner_in_effect(id, role, at)
+            .map(|o| format!("{short}: {}", o.owner))
     })
     .collect::<Vec<_>>()
     .join(", ")
