@@ -7,6 +7,7 @@ mod cli;
 mod cloudtrail;
 mod detectors;
 mod graph;
+mod hostile;
 mod ingest;
 mod interrupt;
 mod k8s_audit;
