@@ -35,9 +35,10 @@ const FORMATS: [&str; 7] = [
 const DEEP: usize = 100_000;
 /// Peak resident memory allowed for the 50 MB line and the decompression bomb. An ingest needs
 /// DuckDB, the binary and the analysis (about 50 MiB for a one-line file), one record of at most
-/// `--max-record-bytes` (16 MiB by default) and a few 1 MiB buffers: 58 to 71 MiB was measured. The inputs are a 50 MiB line
-/// and a stream inflating to 4 GiB, so holding either (or a few copies of the line) would cross
-/// this bound, while allocator and DuckDB differences between machines stay well below it.
+/// `--max-record-bytes` (16 MiB by default) and a few 1 MiB buffers: 58 to 72 MiB was measured.
+/// The inputs are a 50 MiB line and a stream inflating to 4 GiB, so holding either (or a few
+/// copies of the line) would cross this bound, while allocator and DuckDB differences between
+/// machines stay well below it.
 const MAX_RSS_KIB: u64 = 256 * 1024;
 
 // ---------------------------------------------------------------------------------------------
