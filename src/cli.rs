@@ -76,7 +76,7 @@ pub fn run(cli: Cli) -> u8 {
                 return exit::OK;
             }
             let mut stderr = io::stderr().lock();
-            let _ = writeln!(stderr, "error: {:#}", e.error);
+            let _ = writeln!(stderr, "error: {}", error_text(&e.error));
             e.code
         }
     }
@@ -88,4 +88,29 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+/// An error and its causes as terminal-safe text. Messages can quote evidence (DuckDB's
+/// "Could not convert string '...'" repeats a cell), so each line is escaped like any evidence;
+/// the line breaks of a multi-line message (a SQL error with its caret) are kept.
+fn error_text(e: &anyhow::Error) -> String {
+    format!("{e:#}")
+        .split('\n')
+        .map(|line| crate::text::for_terminal(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_messages_quoting_evidence_are_escaped_line_by_line() {
+        let e =
+            anyhow::anyhow!("Could not convert string 'a\u{1b}[2J\u{202e}' to INT32\nLINE 1: x\r")
+                .context("query failed");
+        assert_eq!(
+            super::error_text(&e),
+            "query failed: Could not convert string 'a\\x1b[2J<U+202E>' to INT32\nLINE 1: x\\r"
+        );
+    }
 }

@@ -108,9 +108,15 @@ pub enum FileOutcome {
 /// One input file and what happened to it.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
+    /// Written to JSON as [`crate::text::path_text`]: a name that is not UTF-8 keeps its bytes.
+    #[serde(serialize_with = "serialize_path")]
     pub path: PathBuf,
     #[serde(flatten)]
     pub outcome: FileOutcome,
+}
+
+fn serialize_path<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::text::path_text(path))
 }
 
 /// The result of an ingest run, file by file.

@@ -37,7 +37,7 @@ pub fn write(report: &Report, format: ReportFormat) -> String {
         ReportFormat::Markdown => markdown::render(report),
         ReportFormat::Html => html::render(report),
         ReportFormat::Json => {
-            serde_json::to_string_pretty(report)
+            crate::text::json_string(report, true)
                 .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
                 + "\n"
         }

@@ -98,9 +98,161 @@ pub fn lossless_utf8(bytes: &[u8]) -> (Cow<'_, str>, bool) {
     (Cow::Owned(out), true)
 }
 
+/// A file path as text, without losing anything: like [`lossless_utf8`] on the path's bytes, so a
+/// file name that is not valid UTF-8 keeps its bytes as `\xNN` instead of becoming U+FFFD (two
+/// such names stay apart) and can be written to JSON.
+pub fn path_text(path: &std::path::Path) -> Cow<'_, str> {
+    lossless_utf8(path.as_os_str().as_encoded_bytes()).0
+}
+
+/// Writes `value` as JSON (pretty-printed or compact). Strings are escaped as by
+/// [`serde_json`], and further: DEL, C1 controls and the invisible and bidirectional
+/// characters [`for_terminal`] marks are written as `\uXXXX` escapes. The JSON means the same
+/// to any parser, but printed on a terminal it cannot drive it (an 8-bit CSI is U+009B) or
+/// reorder the text an investigator reads.
+///
+/// # Examples
+/// ```
+/// let mut out = Vec::new();
+/// onus::text::write_json(&mut out, &"a\u{202e}b\u{9b}", false).unwrap();
+/// assert_eq!(out, br#""a\u202eb\u009b""#);
+/// ```
+pub fn write_json<W, T>(out: W, value: &T, pretty: bool) -> serde_json::Result<()>
+where
+    W: std::io::Write,
+    T: ?Sized + serde::Serialize,
+{
+    if pretty {
+        let formatter = SafeJson(serde_json::ser::PrettyFormatter::new());
+        value.serialize(&mut serde_json::Serializer::with_formatter(out, formatter))
+    } else {
+        let formatter = SafeJson(serde_json::ser::CompactFormatter);
+        value.serialize(&mut serde_json::Serializer::with_formatter(out, formatter))
+    }
+}
+
+/// [`write_json`] into a string.
+pub fn json_string<T: ?Sized + serde::Serialize>(
+    value: &T,
+    pretty: bool,
+) -> serde_json::Result<String> {
+    let mut out = Vec::new();
+    write_json(&mut out, value, pretty)?;
+    // The serializer writes UTF-8 only; this cannot fail.
+    String::from_utf8(out).map_err(serde::ser::Error::custom)
+}
+
+/// A JSON formatter that escapes what [`write_json`] promises, around another formatter.
+struct SafeJson<F>(F);
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for SafeJson<F> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, ch) in fragment.char_indices() {
+            if needs_escape(ch) {
+                writer.write_all(&fragment.as_bytes()[start..i])?;
+                // Every such character is in the Basic Multilingual Plane: one `\u` escape.
+                write!(writer, "\\u{:04x}", u32::from(ch))?;
+                start = i + ch.len_utf8();
+            }
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
+
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_output_escapes_what_could_drive_a_terminal_and_means_the_same() {
+        let hostile = serde_json::json!({
+            "k\u{202e}": ["\u{1b}[2J \u{9b}31m \u{7f} \u{2066}x\u{2069} \u{feff} é — ok", 1],
+        });
+        for pretty in [false, true] {
+            let text = json_string(&hostile, pretty).expect("json");
+            assert!(
+                !text.chars().any(|c| c != '\n' && needs_escape(c)),
+                "{text}"
+            );
+            assert!(
+                text.contains("\\u009b31m") && text.contains("\\u202e"),
+                "{text}"
+            );
+            assert!(
+                text.contains("é — ok"),
+                "ordinary text is left alone: {text}"
+            );
+            let back: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+            assert_eq!(back, hostile);
+        }
+        assert_eq!(
+            json_string(&hostile, true).expect("json"),
+            serde_json::to_string_pretty(&hostile)
+                .expect("json")
+                .replace('\u{202e}', "\\u202e")
+                .replace('\u{9b}', "\\u009b")
+                .replace('\u{7f}', "\\u007f")
+                .replace('\u{2066}', "\\u2066")
+                .replace('\u{2069}', "\\u2069")
+                .replace('\u{feff}', "\\ufeff"),
+            "the layout is serde_json's own"
+        );
+    }
+
+    #[test]
+    fn paths_keep_invalid_bytes_as_escapes() {
+        assert_eq!(path_text(std::path::Path::new("a/b.jsonl")), "a/b.jsonl");
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt as _;
+            let p = std::path::Path::new(std::ffi::OsStr::from_bytes(b"bad\xffname"));
+            assert_eq!(path_text(p), "bad\\xFFname");
+        }
+    }
 
     #[test]
     fn plain_text_is_borrowed_unchanged() {

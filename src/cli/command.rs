@@ -73,7 +73,7 @@ fn ingest(db: &std::path::Path, quiet: bool, args: IngestArgs) -> Result<u8, Cli
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &summary).map_err(io::Error::other)?;
+        crate::text::write_json(&mut out, &summary, true).map_err(io::Error::other)?;
         writeln!(out)?;
     } else {
         print_summary(&mut out, &summary, db)?;
@@ -101,7 +101,7 @@ fn print_summary(
     db: &std::path::Path,
 ) -> io::Result<()> {
     for file in &summary.files {
-        let path = for_terminal(&file.path.to_string_lossy()).into_owned();
+        let path = for_terminal(&crate::text::path_text(&file.path)).into_owned();
         match &file.outcome {
             FileOutcome::Loaded {
                 source_id,
@@ -164,7 +164,7 @@ fn sources(db: &std::path::Path, args: &SourcesArgs) -> Result<u8, CliError> {
     let mut out = BufWriter::new(stdout.lock());
     match args.format {
         TableFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &rows).map_err(io::Error::other)?;
+            crate::text::write_json(&mut out, &rows, true).map_err(io::Error::other)?;
             writeln!(out)?;
         }
         TableFormat::Table => {

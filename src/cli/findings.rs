@@ -36,7 +36,7 @@ pub(super) fn findings(db: &std::path::Path, args: &FindingsArgs) -> Result<u8, 
     let mut out = BufWriter::new(stdout.lock());
     match args.format {
         TableFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &rows).map_err(io::Error::other)?;
+            crate::text::write_json(&mut out, &rows, true).map_err(io::Error::other)?;
             writeln!(out)?;
         }
         TableFormat::Table => {
@@ -108,7 +108,7 @@ pub(super) fn accountability(
     let mut out = BufWriter::new(stdout.lock());
     match args.format {
         TableFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &records).map_err(io::Error::other)?;
+            crate::text::write_json(&mut out, &records, true).map_err(io::Error::other)?;
             writeln!(out)?;
         }
         TableFormat::Table => {

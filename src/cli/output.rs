@@ -1,6 +1,6 @@
 //! Writing rows to stdout as an aligned table, CSV or JSON. Every cell of evidence text goes
 //! through [`crate::text`] first: tables are escaped for the terminal, CSV against formula
-//! injection; JSON is escaped by serde.
+//! injection; JSON by serde, plus C1 controls and bidirectional marks ([`crate::text::write_json`]).
 
 use std::io::{self, Write};
 
@@ -97,7 +97,7 @@ impl<W: Write> JsonArrayWriter<W> {
         self.out
             .write_all(if self.first { b"\n" } else { b",\n" })?;
         self.first = false;
-        serde_json::to_writer(&mut self.out, value).map_err(io::Error::other)
+        crate::text::write_json(&mut self.out, value, false).map_err(io::Error::other)
     }
 
     pub fn finish(mut self) -> io::Result<W> {

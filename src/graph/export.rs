@@ -342,5 +342,5 @@ fn json(
         cycles: graph.cycles(),
         findings,
     };
-    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")) + "\n"
+    crate::text::json_string(&doc, true).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")) + "\n"
 }

@@ -93,7 +93,14 @@ pub(super) fn detect(path: &Path, limits: &Limits) -> io::Result<Result<Format, 
 /// Like [`detect`], for evidence already open (a file or bytes in memory).
 pub(super) fn detect_in(file: EvidenceFile) -> io::Result<Result<Format, String>> {
     let mut head = Vec::new();
-    file.reader.take(SNIFF_BYTES).read_to_end(&mut head)?;
+    // A stream that breaks off early (a gzip file cut short) is recognised from what could be
+    // read, as the loader keeps those records and quarantines the rest; only a stream that gives
+    // nothing, or inflates past the limit, makes the file unreadable.
+    if let Err(e) = file.reader.take(SNIFF_BYTES).read_to_end(&mut head)
+        && (head.is_empty() || e.kind() == io::ErrorKind::FileTooLarge)
+    {
+        return Err(e);
+    }
     Ok(detect_bytes(&head))
 }
 
@@ -367,6 +374,30 @@ mod tests {
         assert_eq!(detect_bytes(header), Ok(Format::Chat));
         let doc = b"[\n  {\"role\": \"system\", \"content\": \"be brief\"}\n]";
         assert_eq!(detect_bytes(doc), Ok(Format::Chat));
+    }
+
+    #[test]
+    fn a_gzip_file_cut_short_is_detected_from_what_inflates() {
+        use std::io::Write as _;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for n in 0..200 {
+            writeln!(
+                gz,
+                r#"{{"time":"2026-03-04T10:00:00Z","kind":"auth","actor":"a{n}"}}"#
+            )
+            .expect("gzip");
+        }
+        let whole = gz.finish().expect("gzip");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cut.jsonl.gz");
+        std::fs::write(&path, &whole[..whole.len() / 2]).expect("write");
+        let got = detect(&path, &Limits::default()).expect("readable in part");
+        assert_eq!(got, Ok(Format::Onus));
+        std::fs::write(&path, &whole[..5]).expect("write");
+        assert!(
+            detect(&path, &Limits::default()).is_err(),
+            "nothing inflates"
+        );
     }
 
     #[test]

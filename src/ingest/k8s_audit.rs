@@ -79,7 +79,19 @@ impl Adapter for K8sAuditAdapter {
         if let Value::Object(obj) = &value
             && obj.get("kind").and_then(Value::as_str) == Some("EventList")
         {
-            let items = obj.get("items").and_then(Value::as_array);
+            // `items: null` is how an empty list is written; anything else but an array is a
+            // broken record, not an empty one.
+            let items = match obj.get("items") {
+                None | Some(Value::Null) => None,
+                Some(Value::Array(items)) => Some(items),
+                Some(other) => {
+                    let reason = format!(
+                        "an `EventList` whose `items` is {} instead of an array of events",
+                        kind_of(other)
+                    );
+                    return quarantine(unit, &format!("L{}", unit.line), &reason, unit.bytes, sink);
+                }
+            };
             for (n, item) in items.into_iter().flatten().enumerate() {
                 let locator = format!("L{}.{}", unit.line, n + 1);
                 self.record(item.clone(), item.to_string(), locator, unit, sink)?;

@@ -88,7 +88,7 @@ pub(super) fn load_manifest(
     };
     progress.file_started(path, size);
     let mut writer = store.begin_source(NewSource {
-        path: path.display().to_string(),
+        path: crate::text::path_text(path).into_owned(),
         format: "manifest".to_owned(),
         sha256: sha256.clone(),
         size_bytes: size,
@@ -145,7 +145,7 @@ pub(super) fn load_log(
     let overrides = store.action_class_overrides()?;
     progress.file_started(path, size);
     let mut writer = store.begin_source(NewSource {
-        path: path.display().to_string(),
+        path: crate::text::path_text(path).into_owned(),
         format: format.as_str().to_owned(),
         sha256: sha256.clone(),
         size_bytes: size,

@@ -243,11 +243,36 @@ impl McpAdapter {
                     sink.record_ok();
                     Self::pair(p, orphan, sink)
                 } else {
-                    self.orphans.insert(key, orphan);
-                    Ok(())
+                    self.hold_orphan(key, orphan, sink)
                 }
             }
         }
+    }
+
+    /// Keeps a response until its request arrives. Two responses to one id with no request
+    /// between them: the later one waits, the earlier one can never be paired and is kept in
+    /// quarantine with why, never overwritten.
+    fn hold_orphan(
+        &mut self,
+        key: (String, String),
+        orphan: Orphan,
+        sink: &mut Sink<'_, '_>,
+    ) -> Result<(), Stop> {
+        let id = key.1.clone();
+        let Some(older) = self.orphans.insert(key, orphan) else {
+            return Ok(());
+        };
+        let reason = format!(
+            "a response to JSON-RPC id {id} with no request in this file, followed by another response to the same id (a duplicate id)"
+        );
+        sink.quarantine(
+            &older.locator,
+            Some(older.offset),
+            &reason,
+            older.raw.as_bytes(),
+            older.raw.len() as u64,
+            false,
+        )
     }
 
     /// Remembers the client and server names of a connection (wrapper fields, `initialize`).

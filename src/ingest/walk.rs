@@ -4,7 +4,9 @@
 //! documentation files that sit next to evidence in a fixture (`README*`, `*.md`) and replay
 //! expectation files (`expected*`); each skip is reported. `*.toml` files found in a directory
 //! are read as manifests. Symbolic links to files are followed; symbolic links to directories
-//! are not (they can form loops), and that is reported too.
+//! are not (they can form loops), and that is reported too. Only regular files are read: a FIFO,
+//! socket or device (named on the command line or met in a directory) would block the hash pass
+//! or never end, and could not be read twice anyway, so it is refused with the reason.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -22,17 +24,27 @@ pub(super) struct Plan {
 /// Deepest directory nesting walked; deeper trees are reported, not followed.
 const MAX_DEPTH: usize = 64;
 
+/// Why a FIFO, socket or device is not read.
+const NOT_REGULAR: &str = "not a regular file (a FIFO, socket or device could block or never end, and cannot be read twice)";
+
 pub(super) fn plan(paths: &[PathBuf], manifests: &[PathBuf]) -> Plan {
     let mut plan = Plan::default();
     let mut seen = BTreeSet::new();
     for m in manifests {
-        if seen.insert(m.clone()) {
+        if let Ok(meta) = fs::metadata(m)
+            && !meta.is_file()
+        {
+            plan.unreadable.push((m.clone(), NOT_REGULAR.to_owned()));
+        } else if seen.insert(m.clone()) {
             plan.manifests.push(m.clone());
         }
     }
     for path in paths {
         match fs::metadata(path) {
             Ok(meta) if meta.is_dir() => walk_dir(path, 0, &mut plan, &mut seen),
+            Ok(meta) if !meta.is_file() => {
+                plan.unreadable.push((path.clone(), NOT_REGULAR.to_owned()));
+            }
             Ok(_) => {
                 if seen.insert(path.clone()) {
                     plan.logs.push(path.clone());
@@ -91,6 +103,9 @@ fn walk_dir(dir: &Path, depth: usize, plan: &mut Plan, seen: &mut BTreeSet<PathB
                 "symbolic link to a directory, not followed".to_owned(),
             )),
             (_, Ok(meta)) if meta.is_dir() => walk_dir(&child, depth + 1, plan, seen),
+            (_, Ok(meta)) if !meta.is_file() => {
+                plan.unreadable.push((child, NOT_REGULAR.to_owned()));
+            }
             (_, Ok(_)) => {
                 if !seen.insert(child.clone()) {
                     continue;
@@ -160,5 +175,33 @@ mod tests {
                 .iter()
                 .any(|(p, r)| p.ends_with("loop") && r.contains("not followed"))
         );
+    }
+
+    /// A FIFO would block the hash pass forever (nobody writes to it), and a device such as
+    /// `/dev/zero` never ends: neither is planned for reading.
+    #[cfg(unix)]
+    #[test]
+    fn fifos_and_devices_are_refused_not_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let fifo = root.join("pipe.jsonl");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success());
+        fs::write(root.join("x.jsonl"), "").expect("write");
+        let plan = plan(&[root.to_path_buf(), PathBuf::from("/dev/zero")], &[]);
+        assert_eq!(plan.logs, [root.join("x.jsonl")]);
+        let refused: Vec<&PathBuf> = plan
+            .unreadable
+            .iter()
+            .filter(|(_, r)| r.contains("not a regular file"))
+            .map(|(p, _)| p)
+            .collect();
+        let mut want = vec![PathBuf::from("/dev/zero")];
+        if made {
+            want.insert(0, fifo);
+        }
+        assert_eq!(refused, want.iter().collect::<Vec<_>>());
     }
 }

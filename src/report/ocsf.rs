@@ -58,7 +58,7 @@ pub fn render(r: &Report) -> String {
                 "rules_version": r.rules_version,
             },
         });
-        out.push_str(&record.to_string());
+        out.push_str(&crate::text::json_string(&record, false).unwrap_or_default());
         out.push('\n');
     }
     out

@@ -8,6 +8,7 @@ mod cloudtrail;
 mod detectors;
 mod fuzz_inputs;
 mod graph;
+mod hostile;
 mod ingest;
 mod integrity;
 mod interrupt;

@@ -63,3 +63,115 @@ pub fn native_line(n: usize) -> String {
         n % 7
     )
 }
+
+/// What a watched `onus` run left behind: raw output, how long it took and its peak memory.
+pub struct Watched {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub elapsed: std::time::Duration,
+    /// Peak resident set size in KiB (`VmHWM`), sampled from `/proc` while the process ran;
+    /// `None` where `/proc` is not available.
+    pub peak_rss_kib: Option<u64>,
+}
+
+impl Watched {
+    /// Stdout as text; output must always be UTF-8, whatever the evidence was.
+    pub fn out(&self) -> &str {
+        std::str::from_utf8(&self.stdout).expect("stdout is UTF-8")
+    }
+
+    /// Stderr as text.
+    pub fn err(&self) -> &str {
+        std::str::from_utf8(&self.stderr).expect("stderr is UTF-8")
+    }
+}
+
+/// Runs `onus` against `db` with a watchdog: a run that outlives `limit` is killed and fails the
+/// test, and so does one that dies of a signal (a stack overflow aborts with SIGABRT or SIGSEGV)
+/// or panics (exit code 101). Arguments may be paths that are not UTF-8.
+pub fn onus_watched<S: AsRef<std::ffi::OsStr>>(
+    db: &Path,
+    args: &[S],
+    limit: std::time::Duration,
+) -> Watched {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let shown: Vec<String> = args
+        .iter()
+        .map(|a| a.as_ref().to_string_lossy().escape_debug().to_string())
+        .collect();
+    let start = Instant::now();
+    let mut child = Command::new(onus_bin())
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .env_remove("ONUS_DB")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the onus binary runs");
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak: Option<u64> = None;
+    let status = loop {
+        // VmHWM is the peak so far; the last sample before exit is the run's peak to within
+        // the polling interval.
+        if let Ok(text) = std::fs::read_to_string(&status_path)
+            && let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = Some(peak.map_or(kib, |p| p.max(kib)));
+        }
+        if let Some(status) = child.try_wait().expect("wait for onus") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("onus {shown:?} did not finish within {limit:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let elapsed = start.elapsed();
+    let stdout = out.join().expect("stdout reader");
+    let stderr = err.join().expect("stderr reader");
+    let Some(code) = status.code() else {
+        #[cfg(unix)]
+        let signal = std::os::unix::process::ExitStatusExt::signal(&status);
+        #[cfg(not(unix))]
+        let signal: Option<i32> = None;
+        panic!(
+            "onus {shown:?} was killed by signal {signal:?}: {}",
+            String::from_utf8_lossy(&stderr)
+        );
+    };
+    assert_ne!(
+        code,
+        101,
+        "onus {shown:?} panicked: {}",
+        String::from_utf8_lossy(&stderr)
+    );
+    Watched {
+        code,
+        stdout,
+        stderr,
+        elapsed,
+        peak_rss_kib: peak,
+    }
+}

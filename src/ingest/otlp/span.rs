@@ -284,10 +284,11 @@ fn hex_id(v: Option<&Value>, field: &str, digits: usize) -> Result<Option<String
     Ok(Some(text.to_ascii_lowercase()))
 }
 
-/// An int64 that OTLP/JSON may write as a number or a decimal string.
+/// An int64 that OTLP/JSON may write as a number or a decimal string. A number beyond the int64
+/// range is not one (it is not wrapped round to a negative value).
 fn int64(v: &Value) -> Option<i64> {
     match v {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_u64().map(|u| u as i64)),
+        Value::Number(n) => n.as_i64(),
         Value::String(s) => s.trim().parse::<i64>().ok().or_else(|| {
             s.trim()
                 .parse::<u64>()
@@ -303,8 +304,12 @@ fn unix_nanos(v: Option<&Value>, field: &str) -> Result<Option<Timestamp>, Strin
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Ok(None);
     };
-    let nanos = int64(v)
-        .ok_or_else(|| format!("`{field}` `{}` is not an integer", clip(&v.to_string())))?;
+    let nanos = int64(v).ok_or_else(|| {
+        format!(
+            "`{field}` `{}` is not an integer in the int64 range",
+            clip(&v.to_string())
+        )
+    })?;
     if nanos == 0 {
         return Ok(None);
     }
@@ -507,5 +512,20 @@ mod tests {
         );
         assert!(unix_nanos(Some(&json!("soon")), "t").is_err());
         assert!(unix_nanos(Some(&json!("9223372036854775807")), "t").is_err());
+    }
+
+    #[test]
+    fn integers_beyond_int64_are_refused_not_wrapped() {
+        // 2^63 and 2^64 - 1 written as JSON numbers used to wrap to i64::MIN and -1.
+        assert_eq!(int64(&json!(9_223_372_036_854_775_808_u64)), None);
+        assert_eq!(int64(&json!(u64::MAX)), None);
+        assert_eq!(int64(&json!("9223372036854775808")), None);
+        assert_eq!(int64(&json!(i64::MAX)), Some(i64::MAX));
+        assert_eq!(int64(&json!(i64::MIN)), Some(i64::MIN));
+        let err = attributes(&json!([{"key": "i", "value": {"intValue": u64::MAX}}]))
+            .expect_err("not an int64");
+        assert!(err.contains("18446744073709551615"), "{err}");
+        let err = unix_nanos(Some(&json!(u64::MAX)), "t").expect_err("not an int64");
+        assert!(err.contains("18446744073709551615"), "{err}");
     }
 }
