@@ -256,7 +256,7 @@ impl McpAdapter {
         &mut self,
         key: (String, String),
         orphan: Orphan,
-        sink: &mut Sink<'_, '_>,
+        sink: &mut Sink<'_>,
     ) -> Result<(), Stop> {
         let id = key.1.clone();
         let Some(older) = self.orphans.insert(key, orphan) else {
