@@ -386,48 +386,7 @@ fn svg(r: &Report) -> String {
 <marker id=\"arrow-open\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0L10,5L0,10z\" fill=\"#c00\"/></marker></defs>\n"
     );
     for ((from, to), group) in &pairs {
-        let (x1, y1) = pos[from];
-        let (x2, y2) = pos[to];
-        let (x1, y1, y2) = (x1 + BOX_W, y1 + BOX_H / 2, y2 + BOX_H / 2);
-        let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
-        for e in group {
-            *kinds.entry(e.kind.as_str()).or_default() += 1;
-        }
-        let kinds = kinds
-            .iter()
-            .map(|(kind, n)| {
-                if *n > 1 {
-                    format!("{kind} ×{n}")
-                } else {
-                    (*kind).to_owned()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let open = group.iter().filter(|e| !e.constrained).count();
-        let style = if open > 0 {
-            "stroke=\"#c00\" stroke-dasharray=\"6 4\" marker-end=\"url(#arrow-open)\""
-        } else {
-            "stroke=\"#555\" marker-end=\"url(#arrow)\""
-        };
-        let (mx, my) = (x1.midpoint(x2), y1.midpoint(y2));
-        let _ = write!(
-            o,
-            "<g><title>{} → {} ({})</title><line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" {style} stroke-width=\"1.5\"/>\
-<text x=\"{mx}\" y=\"{}\" text-anchor=\"middle\" fill=\"#555\" stroke=\"#fafafa\" stroke-width=\"3\" paint-order=\"stroke\">{}",
-            h(from),
-            h(to),
-            h(&kinds),
-            my.saturating_sub(if open > 0 { 18 } else { 5 }),
-            h(&kinds)
-        );
-        if open > 0 {
-            let _ = write!(
-                o,
-                "<tspan x=\"{mx}\" dy=\"13\" fill=\"#c00\">{open} without constraints</tspan>"
-            );
-        }
-        o.push_str("</text></g>\n");
+        arrow(&mut o, (from, to), group, pos[from], pos[to]);
     }
     for (id, (x, y)) in &pos {
         let kind = r.graph.principal(id).map_or("unknown", |n| n.kind.as_str());
@@ -450,4 +409,55 @@ fn svg(r: &Report) -> String {
     }
     o.push_str("</svg>\n");
     o
+}
+
+/// One arrow of the graph, from the right side of the delegator's box to the left side of the
+/// delegate's, for every edge between the two.
+fn arrow(
+    o: &mut String,
+    (from, to): (&str, &str),
+    group: &[&crate::graph::Edge],
+    (x1, y1): (usize, usize),
+    (x2, y2): (usize, usize),
+) {
+    let (x1, y1, y2) = (x1 + BOX_W, y1 + BOX_H / 2, y2 + BOX_H / 2);
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in group {
+        *kinds.entry(e.kind.as_str()).or_default() += 1;
+    }
+    let kinds = kinds
+        .iter()
+        .map(|(kind, n)| {
+            if *n > 1 {
+                format!("{kind} ×{n}")
+            } else {
+                (*kind).to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let open = group.iter().filter(|e| !e.constrained).count();
+    let style = if open > 0 {
+        "stroke=\"#c00\" stroke-dasharray=\"6 4\" marker-end=\"url(#arrow-open)\""
+    } else {
+        "stroke=\"#555\" marker-end=\"url(#arrow)\""
+    };
+    let (mx, my) = (x1.midpoint(x2), y1.midpoint(y2));
+    let _ = write!(
+        o,
+        "<g><title>{} → {} ({})</title><line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" {style} stroke-width=\"1.5\"/>\
+<text x=\"{mx}\" y=\"{}\" text-anchor=\"middle\" fill=\"#555\" stroke=\"#fafafa\" stroke-width=\"3\" paint-order=\"stroke\">{}",
+        h(from),
+        h(to),
+        h(&kinds),
+        my.saturating_sub(if open > 0 { 18 } else { 5 }),
+        h(&kinds)
+    );
+    if open > 0 {
+        let _ = write!(
+            o,
+            "<tspan x=\"{mx}\" dy=\"13\" fill=\"#c00\">{open} without constraints</tspan>"
+        );
+    }
+    o.push_str("</text></g>\n");
 }
