@@ -2,6 +2,7 @@
 //! against real DuckDB files.
 
 mod analysis;
+mod browser;
 mod chat;
 mod cli;
 mod cloudtrail;

@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests.
 
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -174,4 +176,48 @@ pub fn onus_watched<S: AsRef<std::ffi::OsStr>>(
         elapsed,
         peak_rss_kib: peak,
     }
+}
+
+/// Set to `1` (as `.ci/run` does) to make a missing external tool fail its test instead of
+/// skipping it.
+pub const REQUIRE_TOOLS_VAR: &str = "ONUS_REQUIRE_EXTERNAL_TOOLS";
+
+/// An executable on `PATH` (or a path to one).
+pub fn which(program: &str) -> Option<PathBuf> {
+    let is_exe = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let p = PathBuf::from(program);
+        return is_exe(&p).then_some(p);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|p| is_exe(p))
+}
+
+/// The first of `candidates` that is installed, for the end-to-end tests that drive an external
+/// program (tmux, Chromium). When none is, the test should return early: this prints a notice
+/// that `cargo test` does not capture (so a skipped test is not mistaken for a passing one) and
+/// returns `None`; with `ONUS_REQUIRE_EXTERNAL_TOOLS=1` it fails the test instead, so that CI
+/// cannot skip silently.
+#[track_caller]
+pub fn external_tool(name: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(found) = candidates.iter().find_map(|c| which(c)) {
+        return Some(found);
+    }
+    assert!(
+        std::env::var(REQUIRE_TOOLS_VAR).as_deref() != Ok("1"),
+        "{name} is not installed (looked for {candidates:?} on PATH) and {REQUIRE_TOOLS_VAR}=1 \
+         requires this test to run; .ci/run installs it"
+    );
+    // Written to the process's stderr directly, in one piece: the test harness captures
+    // `eprintln!`, and its own lines interleave with ours.
+    let notice = format!(
+        "\n*** {}: skipped: {name} not installed; .ci/run installs it ***\n",
+        std::thread::current().name().unwrap_or("test")
+    );
+    let _ = std::io::stderr().write_all(notice.as_bytes());
+    None
 }
