@@ -82,6 +82,8 @@ pub struct TimelineState {
     pub histogram: Option<Histogram>,
     /// The active search text (`n`/`N` repeat it).
     pub search: Option<String>,
+    /// Enter was pressed before the selected row had loaded: open it when it arrives.
+    pub open_when_loaded: bool,
 }
 
 impl TimelineState {
@@ -362,6 +364,7 @@ impl App {
 
     fn show(&mut self, view: View) -> Vec<Effect> {
         self.view = view;
+        self.timeline.open_when_loaded = false;
         if view == View::Sql {
             self.sql.editing = true;
         }
@@ -430,8 +433,19 @@ impl App {
         match self.view {
             View::Timeline => {
                 let Some(id) = self.timeline.current().map(|r| r.id.clone()) else {
+                    // On a slow machine or a big store the row may still be on its way: keep
+                    // the key instead of dropping it.
+                    if self.pending.contains_key(&Slot::Page)
+                        || self.pending.contains_key(&Slot::Count)
+                    {
+                        self.timeline.open_when_loaded = true;
+                        self.say("loading; the event opens when its row arrives");
+                    } else {
+                        self.complain("no event at the cursor to open");
+                    }
                     return Vec::new();
                 };
+                self.timeline.open_when_loaded = false;
                 self.view = View::Detail;
                 self.open_detail(id)
             }

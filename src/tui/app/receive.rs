@@ -40,7 +40,14 @@ impl App {
             Answer::Page { offset, rows } => {
                 self.timeline.page = Some((offset, rows));
                 self.timeline.requested = None;
-                self.ensure_page()
+                let mut effects = self.ensure_page();
+                if self.timeline.open_when_loaded
+                    && self.view == super::View::Timeline
+                    && self.timeline.current().is_some()
+                {
+                    effects.extend(self.open());
+                }
+                effects
             }
             Answer::Histogram(h) => {
                 self.timeline.histogram = Some(h);

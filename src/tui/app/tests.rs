@@ -180,3 +180,58 @@ fn drift_without_drift_points_says_so() {
     let message = app.message.clone().expect("a message");
     assert!(message.error && message.text.contains("no drift points"));
 }
+
+#[test]
+fn enter_before_the_row_has_loaded_opens_it_when_it_arrives() {
+    let mut app = app();
+    let start = app.start();
+    // Enter is pressed while the count and the first page are still on their way.
+    assert!(app.update(Action::Open).is_empty());
+    assert_eq!(app.view, View::Timeline);
+    assert!(app.timeline.open_when_loaded);
+    answer(
+        &mut app,
+        generation_of(&start, Slot::Count),
+        Slot::Count,
+        Answer::Count(5),
+    );
+    let effects = answer(
+        &mut app,
+        generation_of(&start, Slot::Page),
+        Slot::Page,
+        Answer::Page {
+            offset: 0,
+            rows: rows(0, 5),
+        },
+    );
+    assert_eq!(app.view, View::Detail, "the key was kept, not dropped");
+    assert!(
+        sent(&effects)
+            .iter()
+            .any(|r| r.query == Query::Detail("e0".to_owned())),
+        "the selected event's detail is asked for: {effects:?}"
+    );
+    assert!(!app.timeline.open_when_loaded);
+
+    // With nothing on its way and nothing at the cursor, Enter says so.
+    let mut empty = self::app();
+    let start = empty.start();
+    answer(
+        &mut empty,
+        generation_of(&start, Slot::Count),
+        Slot::Count,
+        Answer::Count(0),
+    );
+    answer(
+        &mut empty,
+        generation_of(&start, Slot::Page),
+        Slot::Page,
+        Answer::Page {
+            offset: 0,
+            rows: Vec::new(),
+        },
+    );
+    assert!(empty.update(Action::Open).is_empty());
+    assert!(!empty.timeline.open_when_loaded);
+    assert!(empty.message.as_ref().is_some_and(|m| m.error));
+}
