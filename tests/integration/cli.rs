@@ -30,6 +30,20 @@ fn bad_sql_is_a_usage_error_with_the_engine_message() {
 }
 
 #[test]
+fn query_refuses_more_than_one_statement_instead_of_showing_only_the_last() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = loaded_db(&dir);
+    let run = onus(&db, &["query", "SELECT 1 AS a; SELECT 2 AS b"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stdout.is_empty(), "nothing ran: {}", run.stdout);
+    assert!(run.stderr.contains("one statement at a time"), "{}", run.stderr);
+    // A `;` inside a string is not a second statement.
+    let quoted = onus(&db, &["query", "--format", "csv", "SELECT 'a;b' AS s;"]);
+    assert_eq!(quoted.code, 0, "{}", quoted.stderr);
+    assert!(quoted.stdout.contains("a;b"), "{}", quoted.stdout);
+}
+
+#[test]
 fn query_cannot_modify_the_evidence() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = loaded_db(&dir);

@@ -32,11 +32,6 @@ impl Store {
         if sql.trim().is_empty() {
             return Err(StoreError::Query("the query is empty".to_owned()));
         }
-        if !is_single_statement(sql) {
-            return Err(StoreError::Query(
-                "the console runs one statement at a time (remove the extra `;`)".to_owned(),
-            ));
-        }
         self.conn()
             .execute_batch("BEGIN TRANSACTION")
             .map_err(StoreError::db("starting a console transaction"))?;
@@ -64,7 +59,7 @@ impl Store {
 /// outside strings, quoted identifiers, dollar quotes and comments under every plausible lexing
 /// (backslash escapes in strings or not, nested block comments or not), and must give one
 /// statement under all of them. Unterminated strings or comments count as "not single".
-fn is_single_statement(sql: &str) -> bool {
+pub(crate) fn is_single_statement(sql: &str) -> bool {
     [(false, false), (true, false), (false, true), (true, true)]
         .into_iter()
         .all(|(backslash, nested)| statement_count(sql, backslash, nested) == Some(1))

@@ -28,7 +28,9 @@ impl Store {
     /// Runs one SQL statement, handing the column names to `on_columns` and then each row (as
     /// JSON values, with the column names again) to `on_row`, which returns `false` to stop early.
     ///
-    /// On a store opened read-only, statements that write fail with DuckDB's own message.
+    /// On a store opened read-only, statements that write fail with DuckDB's own message. Text
+    /// holding more than one statement is refused before anything runs (DuckDB would run all but
+    /// the last while preparing, and show only the last one's rows).
     pub fn run_sql(
         &self,
         sql: &str,
@@ -37,6 +39,11 @@ impl Store {
     ) -> Result<QueryOutcome, StoreError> {
         if self.access() == Access::ReadOnly && sql.trim().is_empty() {
             return Err(StoreError::Query("the query is empty".to_owned()));
+        }
+        if !super::console::is_single_statement(sql) {
+            return Err(StoreError::Query(
+                "one statement at a time, please (remove the extra `;`)".to_owned(),
+            ));
         }
         let query_error = |e: duckdb::Error| StoreError::Query(clean_message(&e));
         let mut stmt = self.conn().prepare(sql).map_err(query_error)?;
