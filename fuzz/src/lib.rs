@@ -10,6 +10,7 @@ const LIMITS: Limits = Limits {
     max_record_bytes: 64 * 1024,
     max_quarantine_raw_bytes: 4 * 1024,
     max_decompressed_bytes: 4 * 1024 * 1024,
+    max_manifest_bytes: 1024 * 1024,
 };
 
 /// Reads `data` as `format`, then with format detection, and checks both results.

@@ -200,6 +200,9 @@ pub struct IngestArgs {
     /// Most bytes a compressed file may inflate to before it is refused
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024 * 1024)]
     pub max_decompressed_bytes: u64,
+    /// Largest accountability manifest accepted, in bytes
+    #[arg(long, value_name = "BYTES", default_value_t = 128 * 1024 * 1024)]
+    pub max_manifest_bytes: u64,
     /// Print the ingest summary as JSON on stdout
     #[arg(long)]
     pub json: bool,

@@ -58,6 +58,7 @@ fn ingest(db: &std::path::Path, quiet: bool, args: IngestArgs) -> Result<u8, Cli
         limits: Limits {
             max_record_bytes: args.max_record_bytes,
             max_decompressed_bytes: args.max_decompressed_bytes,
+            max_manifest_bytes: args.max_manifest_bytes,
             ..Limits::default()
         },
     };

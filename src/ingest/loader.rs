@@ -20,8 +20,6 @@ use crate::text::lossless_utf8;
 
 /// How many quarantine reasons an ingest summary shows per file.
 const QUARANTINE_SAMPLE: usize = 5;
-/// Largest manifest read; a design document bigger than this is not plausible.
-const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
 /// Lines between progress updates.
 const PROGRESS_EVERY: u64 = 8192;
 
@@ -53,16 +51,19 @@ fn prepare(store: &Store, path: &Path) -> Result<Prepared, IngestError> {
 pub(super) fn load_manifest(
     store: &mut Store,
     path: &Path,
-    _limits: &Limits,
+    limits: &Limits,
     progress: &dyn Progress,
 ) -> Result<FileOutcome, IngestError> {
     let (sha256, size) = match prepare(store, path)? {
         Prepared::Ready { sha256, size } => (sha256, size),
         Prepared::Done(outcome) => return Ok(outcome),
     };
-    if size > MAX_MANIFEST_BYTES {
+    if size > limits.max_manifest_bytes {
         return Ok(FileOutcome::Refused {
-            reason: format!("a manifest larger than {MAX_MANIFEST_BYTES} bytes is not plausible"),
+            reason: format!(
+                "the manifest is {size} bytes, over the limit of {} bytes (raise --max-manifest-bytes to load it)",
+                limits.max_manifest_bytes
+            ),
         });
     }
     let bytes = match std::fs::read(path) {

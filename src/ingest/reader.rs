@@ -22,6 +22,10 @@ pub struct Limits {
     /// Most bytes a compressed file may inflate to; beyond that the file is refused
     /// (a decompression bomb).
     pub max_decompressed_bytes: u64,
+    /// Largest accountability manifest read; a bigger one is refused whole. A manifest is
+    /// parsed in memory, and an organisation of 100,000 principals with their owners writes
+    /// about 30 MB of TOML.
+    pub max_manifest_bytes: u64,
 }
 
 impl Default for Limits {
@@ -30,6 +34,7 @@ impl Default for Limits {
             max_record_bytes: 16 * 1024 * 1024,
             max_quarantine_raw_bytes: 64 * 1024,
             max_decompressed_bytes: 16 * 1024 * 1024 * 1024,
+            max_manifest_bytes: 128 * 1024 * 1024,
         }
     }
 }

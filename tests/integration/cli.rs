@@ -36,7 +36,11 @@ fn query_refuses_more_than_one_statement_instead_of_showing_only_the_last() {
     let run = onus(&db, &["query", "SELECT 1 AS a; SELECT 2 AS b"]);
     assert_eq!(run.code, 2, "{}", run.stdout);
     assert!(run.stdout.is_empty(), "nothing ran: {}", run.stdout);
-    assert!(run.stderr.contains("one statement at a time"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("one statement at a time"),
+        "{}",
+        run.stderr
+    );
     // A `;` inside a string is not a second statement.
     let quoted = onus(&db, &["query", "--format", "csv", "SELECT 'a;b' AS s;"]);
     assert_eq!(quoted.code, 0, "{}", quoted.stderr);

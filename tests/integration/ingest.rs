@@ -288,6 +288,34 @@ fn a_bad_manifest_is_refused_whole_and_reported() {
 }
 
 #[test]
+fn a_manifest_over_the_size_limit_is_refused_and_the_limit_can_be_raised() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("m.duckdb");
+    let manifest = crate::util::fixture("payments-copilot").join("manifest.toml");
+    let size = fs::metadata(&manifest).expect("stat").len();
+    let path = manifest.to_str().expect("path");
+    let small = (size - 1).to_string();
+    let run = onus(
+        &db,
+        &["ingest", "--manifest", path, "--max-manifest-bytes", &small],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("REFUSED")
+            && run.stdout.contains(&format!("{size} bytes"))
+            && run.stdout.contains("--max-manifest-bytes"),
+        "{}",
+        run.stdout
+    );
+    let exact = size.to_string();
+    let run = onus(
+        &db,
+        &["ingest", "--manifest", path, "--max-manifest-bytes", &exact],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
 fn unknown_formats_are_refused_not_guessed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("u.duckdb");
