@@ -6,19 +6,26 @@
 //! and their location; whole files that cannot be read are refused and reported. Nothing is
 //! printed here: the caller gets an [`IngestSummary`] and decides what to say.
 
+// Without the `store` feature (the fuzz build) the file-loading half is compiled out, which leaves
+// helpers only it calls (hashing files, detecting from a path) unused.
+#![cfg_attr(not(feature = "store"), allow(dead_code, unused_imports))]
+
 mod chat;
 mod cloudtrail;
 mod detect;
 mod dry_run;
 mod frame;
 mod k8s_audit;
+#[cfg(feature = "store")]
 mod loader;
 mod manifest;
 mod mcp;
 mod native;
 mod otlp;
 mod reader;
+mod sink;
 mod tool_target;
+#[cfg(feature = "store")]
 mod verify;
 mod walk;
 
@@ -26,12 +33,15 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::store::{SourceCounts, Store, StoreError};
+use crate::model::SourceCounts;
+#[cfg(feature = "store")]
+use crate::store::{Store, StoreError};
 
 pub use detect::Format;
 pub use dry_run::{ParsedEvidence, parse_evidence};
 pub use manifest::{Manifest, ManifestError, parse_manifest};
 pub use reader::Limits;
+#[cfg(feature = "store")]
 pub use verify::{IntegrityStatus, SourceCheck, verify_sources};
 
 /// Which format to read files as.
@@ -74,6 +84,7 @@ impl Progress for NoProgress {}
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IngestError {
+    #[cfg(feature = "store")]
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("no input files were given")]
@@ -152,6 +163,7 @@ impl IngestSummary {
 
 /// Ingests `paths` (files or directories, walked recursively) plus the manifests named in
 /// `options` into `store`.
+#[cfg(feature = "store")]
 pub fn ingest_paths(
     store: &mut Store,
     paths: &[PathBuf],

@@ -6,17 +6,25 @@
 //!
 //! See `docs/ARCHITECTURE.md` for the module map and the dependency rules.
 
+#[cfg(feature = "store")]
 pub mod accountability;
+#[cfg(feature = "store")]
 pub mod analysis;
+#[cfg(feature = "store")]
 pub mod cli;
+#[cfg(feature = "store")]
 pub mod graph;
 pub mod ingest;
 pub mod model;
+#[cfg(feature = "store")]
 pub mod replay;
+#[cfg(feature = "store")]
 pub mod report;
+#[cfg(feature = "store")]
 pub mod store;
 pub mod synth;
 pub mod text;
+#[cfg(feature = "store")]
 pub mod tui;
 
 /// Version of this build of onus, recorded with every ingested source and in reports.

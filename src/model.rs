@@ -11,8 +11,8 @@ mod time;
 pub use class::{ActionClass, ClassSource, classify_action, parse_action_class};
 pub use entity::{
     Constraints, CredentialRecord, CredentialType, DelegationKind, DelegationRecord, GrantRecord,
-    Origin, OwnerAssignment, OwnerRole, PrincipalRecord, QuarantineRecord, TaskRecord,
-    pattern_matches,
+    Origin, OwnerAssignment, OwnerRole, PrincipalRecord, QuarantineRecord, SourceCounts,
+    TaskRecord, pattern_matches,
 };
 pub use event::{
     Decision, Event, EventKind, ID_HASH_DIGITS, Outcome, PrincipalKind, Trust, event_id,

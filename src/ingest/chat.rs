@@ -15,7 +15,7 @@ use chrono::TimeDelta;
 use serde_json::{Map, Value};
 
 use super::frame::{Frame, FrameState, Framer, json_type, loose_time};
-use super::loader::{Adapter, Sink, Stop, Unit};
+use super::sink::{Adapter, Sink, Stop, Unit};
 use super::tool_target;
 use crate::model::{Event, EventKind, Outcome, PrincipalKind, Timestamp, Trust};
 use message::{ChatMessage, Role};

@@ -13,8 +13,8 @@ mod timestamp;
 
 use serde_json::Value;
 
-use super::loader::{Adapter, Sink, Stop, Unit};
 use super::reader::Limits;
+use super::sink::{Adapter, Sink, Stop, Unit};
 
 pub(super) use document::opens_records;
 

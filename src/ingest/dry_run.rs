@@ -6,14 +6,13 @@ use std::collections::BTreeMap;
 use std::io;
 
 use super::detect::{Format, detect_in};
-use super::loader::{EvidenceWriter, Sink, Stop, adapter_for};
 use super::reader::{EvidenceFile, Limits, sha256_hex};
+use super::sink::{EvidenceWriter, Sink, Stop, WriteFailed, adapter_for};
 use super::{FormatChoice, NoProgress};
 use crate::model::{
     CredentialRecord, DelegationRecord, Event, GrantRecord, OwnerAssignment, PrincipalKind,
-    QuarantineRecord, TaskRecord,
+    QuarantineRecord, SourceCounts, TaskRecord,
 };
-use crate::store::{SourceCounts, StoreError};
 
 /// Everything one file produced, kept in memory.
 #[derive(Debug, Clone, Default)]
@@ -34,19 +33,19 @@ pub struct ParsedEvidence {
 }
 
 impl EvidenceWriter for ParsedEvidence {
-    fn event(&mut self, e: &Event) -> Result<(), StoreError> {
+    fn event(&mut self, e: &Event) -> Result<(), WriteFailed> {
         self.events.push(e.clone());
         Ok(())
     }
-    fn quarantine(&mut self, q: &QuarantineRecord) -> Result<(), StoreError> {
+    fn quarantine(&mut self, q: &QuarantineRecord) -> Result<(), WriteFailed> {
         self.quarantine.push(q.clone());
         Ok(())
     }
-    fn delegation(&mut self, d: &DelegationRecord) -> Result<(), StoreError> {
+    fn delegation(&mut self, d: &DelegationRecord) -> Result<(), WriteFailed> {
         self.delegations.push(d.clone());
         Ok(())
     }
-    fn credential(&mut self, c: &CredentialRecord) -> Result<(), StoreError> {
+    fn credential(&mut self, c: &CredentialRecord) -> Result<(), WriteFailed> {
         self.credentials.push(c.clone());
         Ok(())
     }

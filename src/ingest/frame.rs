@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use super::loader::Unit;
+use super::sink::Unit;
 
 /// One JSON value cut from the input, with where it started.
 #[derive(Debug)]

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde_json::{Map, Value};
 
-use super::loader::{Adapter, Sink, Stop, Unit};
+use super::sink::{Adapter, Sink, Stop, Unit};
 use crate::model::{DelegationKind, DelegationRecord, Outcome, Timestamp, parse_time};
 
 /// How many finished `auditID`s are remembered to fold in a stage record that arrives after

@@ -9,6 +9,7 @@ use crate::model::{
     ActionClass, Constraints, CredentialRecord, CredentialType, GrantRecord, Origin,
     OwnerAssignment, OwnerRole, PrincipalKind, TaskRecord, Timestamp, parse_duration, parse_time,
 };
+#[cfg(feature = "store")]
 use crate::store::{SourceWriter, StoreError};
 
 /// Why a manifest was refused.
@@ -284,6 +285,7 @@ impl Manifest {
     }
 
     /// Writes every declaration into the store. Only call on a validated manifest.
+    #[cfg(feature = "store")]
     pub(super) fn write(&self, w: &mut SourceWriter<'_>) -> Result<(), StoreError> {
         let bad = |e: ManifestError| StoreError::Inconsistent(e.to_string());
         if let Some(policy) = &self.policy {
@@ -367,6 +369,7 @@ impl Manifest {
     }
 }
 
+#[cfg(feature = "store")]
 fn write_owner(
     w: &mut SourceWriter<'_>,
     subject: &str,

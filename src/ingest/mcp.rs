@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::frame::{Frame, FrameState, Framer, json_type};
-use super::loader::{Adapter, Sink, Stop, Unit};
+use super::sink::{Adapter, Sink, Stop, Unit};
 use super::tool_target;
 use crate::model::{Event, EventKind, Outcome, PrincipalKind, Timestamp, Trust};
 use message::{Message, Meta};

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::frame::{Frame, FrameState, Framer, json_type};
-use super::loader::{Adapter, Sink, Stop, Unit};
+use super::sink::{Adapter, Sink, Stop, Unit};
 use span::Span;
 
 /// Most spans of one trace held for resolution.

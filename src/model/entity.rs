@@ -227,3 +227,21 @@ mod tests {
         assert!(!c.is_empty());
     }
 }
+
+/// How many records a source had and where they went. `records_read` must equal
+/// `records_ok + records_quarantined`; `events_ingested` may exceed `records_ok` when one record
+/// holds several events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SourceCounts {
+    pub records_read: u64,
+    pub records_ok: u64,
+    pub records_quarantined: u64,
+    pub events_ingested: u64,
+}
+
+impl SourceCounts {
+    /// True when every record read is accounted for.
+    pub fn reconciles(&self) -> bool {
+        self.records_read == self.records_ok + self.records_quarantined
+    }
+}

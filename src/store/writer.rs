@@ -26,23 +26,7 @@ pub struct NewSource {
     pub size_bytes: u64,
 }
 
-/// How many records a source had and where they went. `records_read` must equal
-/// `records_ok + records_quarantined`; `events_ingested` may exceed `records_ok` when one record
-/// holds several events.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct SourceCounts {
-    pub records_read: u64,
-    pub records_ok: u64,
-    pub records_quarantined: u64,
-    pub events_ingested: u64,
-}
-
-impl SourceCounts {
-    /// True when every record read is accounted for.
-    pub fn reconciles(&self) -> bool {
-        self.records_read == self.records_ok + self.records_quarantined
-    }
-}
+pub use crate::model::SourceCounts;
 
 /// Writes the rows of one source inside one transaction.
 pub struct SourceWriter<'a> {
@@ -380,7 +364,9 @@ impl SourceWriter<'_> {
                 ])
                 .map_err(StoreError::db("writing a grant"))?;
         }
-        grants.flush().map_err(StoreError::db("writing the grants"))?;
+        grants
+            .flush()
+            .map_err(StoreError::db("writing the grants"))?;
         drop(grants);
         let mut owners = appender("owner_assignments")?;
         for o in &self.owners {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::span::{Span, SpanKind, Status};
-use crate::ingest::loader::{Sink, Stop};
+use crate::ingest::sink::{Sink, Stop};
 use crate::ingest::tool_target;
 use crate::model::{Event, EventKind, Outcome, PrincipalKind, Trust};
 
