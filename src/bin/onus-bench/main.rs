@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use onus::synth::{SynthOptions, generate_dir, parse_size};
+use onus::synth::{SynthFormat, SynthOptions, generate_dir, parse_size};
 
 /// Scale generator and benchmark for onus.
 #[derive(Debug, Parser)]
@@ -32,7 +32,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Write a generated incident of any size (native JSONL plus manifest)
+    /// Write a generated incident of any size (native JSONL, OTLP or CloudTrail, plus manifest)
     Gen(GenArgs),
     /// Generate, then benchmark onus, DuckDB `read_json`, jq and lnav on the same files
     Run(run::RunArgs),
@@ -52,6 +52,10 @@ struct GenArgs {
     /// Output folder
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Evidence formats, comma-separated (`native`, `otlp`, `cloudtrail`). With more than one,
+    /// each goes to its own subfolder of DIR named after the format.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "native")]
+    format: Vec<SynthFormat>,
     /// Drifting tasks to hide (default: one per 200k events, 3 to 50)
     #[arg(long)]
     drifting: Option<usize>,
@@ -83,28 +87,40 @@ fn main() -> ExitCode {
 }
 
 fn gen_command(args: &GenArgs) -> Result<(), String> {
-    let options = SynthOptions {
-        events: args.events,
-        seed: args.seed,
-        drifting: args.drifting,
-        teams: args.teams,
-        ..SynthOptions::default()
-    };
-    let started = std::time::Instant::now();
-    let summary = generate_dir(&args.out, &options).map_err(|e| e.to_string())?;
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "{} events, {:.1} MB, {} tasks, {} agents in {:.1}s ({:.0} events/s) -> {}",
-        summary.events,
-        summary.bytes as f64 / 1e6,
-        summary.tasks,
-        summary.agents,
-        secs,
-        summary.events as f64 / secs,
-        args.out.display()
-    );
-    for d in &summary.drifting {
-        println!("  hidden drift: {} ({:?}, {})", d.task, d.kind, d.agent);
+    let mut formats = args.format.clone();
+    formats.dedup();
+    for &format in &formats {
+        let options = SynthOptions {
+            events: args.events,
+            seed: args.seed,
+            drifting: args.drifting,
+            teams: args.teams,
+            format,
+            ..SynthOptions::default()
+        };
+        let out = if formats.len() > 1 {
+            args.out.join(format.name())
+        } else {
+            args.out.clone()
+        };
+        let started = std::time::Instant::now();
+        let summary = generate_dir(&out, &options).map_err(|e| e.to_string())?;
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "{}: {} events in {} records, {:.1} MB, {} tasks, {} agents in {:.1}s ({:.0} events/s) -> {}",
+            format.name(),
+            summary.events,
+            summary.records,
+            summary.bytes as f64 / 1e6,
+            summary.tasks,
+            summary.agents,
+            secs,
+            summary.events as f64 / secs,
+            format.evidence_path(&out).display()
+        );
+        for d in &summary.drifting {
+            println!("  hidden drift: {} ({:?}, {})", d.task, d.kind, d.agent);
+        }
     }
     Ok(())
 }
