@@ -9,6 +9,7 @@
 //! are dropped. See docs/tui.md.
 
 mod action;
+pub mod bench;
 mod app;
 mod bookmarks;
 mod event;

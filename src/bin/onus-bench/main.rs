@@ -39,6 +39,14 @@ enum Command {
     /// DuckDB's own `read_json` into a fresh database (the ingest baseline)
     #[command(hide = true)]
     ReadJson { file: PathBuf, db: PathBuf },
+    /// The headless TUI harness on a store: prints its timings and peak RSS as JSON
+    #[command(hide = true)]
+    TuiHarness {
+        db: PathBuf,
+        /// Timed presses of each repeated key
+        #[arg(long, default_value_t = 20)]
+        repeats: usize,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -76,6 +84,7 @@ fn main() -> ExitCode {
         Command::ReadJson { file, db } => onus::store::duckdb_read_json(&db, &file)
             .map(|rows| println!("{rows}"))
             .map_err(|e| e.to_string()),
+        Command::TuiHarness { db, repeats } => tui_harness(&db, repeats),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -122,5 +131,27 @@ fn gen_command(args: &GenArgs) -> Result<(), String> {
             println!("  hidden drift: {} ({:?}, {})", d.task, d.kind, d.agent);
         }
     }
+    Ok(())
+}
+
+/// Runs the TUI harness on `db` (opened read-only, as `onus tui` does) and prints its report
+/// with this process's peak resident memory, as one JSON object.
+fn tui_harness(db: &std::path::Path, repeats: usize) -> Result<(), String> {
+    let store = onus::store::Store::open(db, onus::store::Access::ReadOnly).map_err(|e| e.to_string())?;
+    let options = onus::tui::bench::HarnessOptions {
+        repeats,
+        ..onus::tui::bench::HarnessOptions::default()
+    };
+    let report = onus::tui::bench::measure(&store, &options).map_err(|e| e.to_string())?;
+    let hwm_kib = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        });
+    let mut json = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+    json["vm_hwm_kib"] = serde_json::json!(hwm_kib);
+    println!("{json}");
     Ok(())
 }
