@@ -335,9 +335,12 @@ impl SourceWriter<'_> {
     fn write_entities(&self) -> Result<(), StoreError> {
         let conn = self.conn;
         let sid = self.source_id;
-        let mut stmt = conn
-            .prepare(
-                "INSERT INTO principals VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET
+        // Principals are upserted many rows per statement: a CloudTrail log has a role session
+        // per task, and one prepared INSERT per principal cost more than the rest of the ingest.
+        const PRINCIPALS_PER_INSERT: usize = 500;
+        let upsert = |n: usize| {
+            format!(
+                "INSERT INTO principals VALUES {} ON CONFLICT (id) DO UPDATE SET
                    kind = CASE
                      WHEN excluded.kind = 'unknown' THEN principals.kind
                      WHEN principals.origin = 'manifest' AND principals.kind <> 'unknown'
@@ -345,11 +348,22 @@ impl SourceWriter<'_> {
                      ELSE excluded.kind END,
                    name = coalesce(excluded.name, principals.name),
                    origin = CASE WHEN excluded.origin = 'manifest' THEN 'manifest' ELSE principals.origin END",
+                vec!["(?, ?, ?, ?)"; n].join(", ")
             )
-            .map_err(StoreError::db("preparing principals"))?;
-        for (id, (kind, name, origin)) in &self.principals {
-            stmt.execute(params![id, kind.as_str(), name, origin.as_str()])
-                .map_err(StoreError::db("writing a principal"))?;
+        };
+        let all: Vec<_> = self.principals.iter().collect();
+        for chunk in all.chunks(PRINCIPALS_PER_INSERT) {
+            let mut values: Vec<duckdb::types::Value> = Vec::with_capacity(chunk.len() * 4);
+            for (id, (kind, name, origin)) in chunk {
+                values.push(duckdb::types::Value::Text((*id).clone()));
+                values.push(duckdb::types::Value::Text(kind.as_str().to_owned()));
+                values.push(name.as_ref().map_or(duckdb::types::Value::Null, |n| {
+                    duckdb::types::Value::Text(n.clone())
+                }));
+                values.push(duckdb::types::Value::Text(origin.as_str().to_owned()));
+            }
+            conn.execute(&upsert(chunk.len()), duckdb::params_from_iter(values))
+                .map_err(StoreError::db("writing principals"))?;
         }
         // Tasks go through an appender: a log declares one per `task.start`, so there can be
         // as many as there are tasks, and a prepared INSERT per row costs far more than the row.

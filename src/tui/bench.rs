@@ -152,6 +152,7 @@ pub fn measure(store: &Store, options: &HarnessOptions) -> Result<HarnessReport,
     let keymap = Keymap::builtin()?;
     let (tx, rx) = mpsc::channel();
     let browse = Worker::spawn("query", store.try_clone()?, tx.clone())?;
+    let graph = Worker::spawn("graph", store.try_clone()?, tx.clone())?;
     let console_store = store.try_clone()?;
     console_store.restrict_to_evidence()?;
     let console = Worker::spawn("sql", console_store, tx)?;
@@ -160,6 +161,7 @@ pub fn measure(store: &Store, options: &HarnessOptions) -> Result<HarnessReport,
         lp: Loop {
             app,
             browse,
+            graph,
             console,
             bookmarks: None,
         },
