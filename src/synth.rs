@@ -280,8 +280,11 @@ impl DeliveryFiles {
 
 impl RecordSink for DeliveryFiles {
     fn put(&mut self, record: &str) -> io::Result<()> {
-        self.buffer
-            .extend_from_slice(if self.in_buffer == 0 { b"{\"Records\":[" } else { b"," });
+        self.buffer.extend_from_slice(if self.in_buffer == 0 {
+            b"{\"Records\":["
+        } else {
+            b","
+        });
         self.buffer.extend_from_slice(record.as_bytes());
         self.in_buffer += 1;
         if self.in_buffer >= self.per_file {
@@ -317,6 +320,10 @@ fn convert(format: SynthFormat, seed: u64, task: Task<'_>) -> (Vec<(i64, String)
 
 /// Writes a generated log to `out` and returns what it holds plus the tasks to declare in the
 /// manifest (every drifting task, and a few benign ones).
+#[allow(
+    clippy::too_many_lines,
+    reason = "the lane scheduler reads best in one piece"
+)]
 fn write_log(
     out: &mut dyn RecordSink,
     options: &SynthOptions,

@@ -9,8 +9,8 @@
 //! are dropped. See docs/tui.md.
 
 mod action;
-pub mod bench;
 mod app;
+pub mod bench;
 mod bookmarks;
 mod event;
 mod keymap;

@@ -332,12 +332,12 @@ impl SourceWriter<'_> {
         Ok((self.source_id, counts))
     }
 
-    fn write_entities(&self) -> Result<(), StoreError> {
-        let conn = self.conn;
-        let sid = self.source_id;
-        // Principals are upserted many rows per statement: a CloudTrail log has a role session
-        // per task, and one prepared INSERT per principal cost more than the rest of the ingest.
+    /// Upserts the principals seen in this source, many rows per statement: a CloudTrail log has
+    /// a role session per task, and one prepared INSERT per principal cost more than the rest of
+    /// the ingest.
+    fn write_principals(&self) -> Result<(), StoreError> {
         const PRINCIPALS_PER_INSERT: usize = 500;
+        let conn = self.conn;
         let upsert = |n: usize| {
             format!(
                 "INSERT INTO principals VALUES {} ON CONFLICT (id) DO UPDATE SET
@@ -365,6 +365,13 @@ impl SourceWriter<'_> {
             conn.execute(&upsert(chunk.len()), duckdb::params_from_iter(values))
                 .map_err(StoreError::db("writing principals"))?;
         }
+        Ok(())
+    }
+
+    fn write_entities(&self) -> Result<(), StoreError> {
+        let conn = self.conn;
+        let sid = self.source_id;
+        self.write_principals()?;
         // Tasks go through an appender: a log declares one per `task.start`, so there can be
         // as many as there are tasks, and a prepared INSERT per row costs far more than the row.
         let mut tasks = conn

@@ -7,8 +7,8 @@
 //!   hand-off to the payments agent is **role chaining**: the copilot's role session assumes the
 //!   payments role. The session is named after the task, the person behind it is the session's
 //!   `sourceIdentity`, and the new temporary key (`ASIA…`) and its expiry are in the response.
-//! - Each tool call is the API call behind it (DynamoDB for tickets and orders, SES for e-mail,
-//!   S3 for the ledger and reports, Lambda for payments, Kendra for the knowledge base), made by
+//! - Each tool call is the API call behind it (`DynamoDB` for tickets and orders, SES for
+//!   e-mail, S3 for the ledger and reports, Lambda for payments, Kendra for the knowledge base), made by
 //!   the role session and signed with its key (`userIdentity.accessKeyId`), so onus links the call
 //!   back through the role chain. Calls with the payments runner's static key are made by that
 //!   IAM user. A call whose result is denied gets `errorCode: AccessDenied`.
@@ -122,7 +122,9 @@ fn upper_hex(text: &str, len: usize) -> String {
 /// The service, API and resource behind a tool.
 fn api(tool: &str, v: &Value) -> (&'static str, &'static str, bool, Value, Option<String>) {
     let resource = s(v, "resource").unwrap_or_default();
-    let tail = resource.split_once(':').map_or(resource.as_str(), |(_, t)| t);
+    let tail = resource
+        .split_once(':')
+        .map_or(resource.as_str(), |(_, t)| t);
     let table = |t: &str| {
         (
             json!({"tableName": t, "key": {"id": {"S": tail}}}),
@@ -154,7 +156,9 @@ fn api(tool: &str, v: &Value) -> (&'static str, &'static str, bool, Value, Optio
             "SendEmail",
             false,
             json!({"destination": {"toAddresses": [s(v, "destination").unwrap_or_default()]}, "source": "support@example.com"}),
-            Some(format!("arn:aws:ses:{REGION}:{ACCOUNT}:identity/example.com")),
+            Some(format!(
+                "arn:aws:ses:{REGION}:{ACCOUNT}:identity/example.com"
+            )),
         ),
         "ledger.read" | "payments.list" => (
             "s3",
@@ -177,7 +181,9 @@ fn api(tool: &str, v: &Value) -> (&'static str, &'static str, bool, Value, Optio
                 "Invoke",
                 false,
                 json!({"functionName": function, "invocationType": "RequestResponse", "payload": v.get("args").cloned().unwrap_or(Value::Null)}),
-                Some(format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}")),
+                Some(format!(
+                    "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
+                )),
             )
         }
     }
@@ -201,11 +207,14 @@ impl Writer<'_> {
         )
     }
 
-    #[allow(clippy::too_many_arguments, reason = "one record's fields, named at the call")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one record's fields, named at the call"
+    )]
     fn record(
         &mut self,
         t: i64,
-        identity: Value,
+        identity: &Value,
         (service, name, read_only): (&str, &str, bool),
         request: Value,
         response: Value,
@@ -214,7 +223,7 @@ impl Writer<'_> {
     ) {
         let mut r = json!({
             "eventVersion": "1.09",
-            "userIdentity": identity,
+            "userIdentity": identity.clone(),
             "eventTime": event_time(t),
             "eventSource": format!("{service}.amazonaws.com"),
             "eventName": name,
@@ -244,12 +253,20 @@ impl Writer<'_> {
         r["eventType"] = json!("AwsApiCall");
         r["managementEvent"] = json!(matches!(service, "sts"));
         r["recipientAccountId"] = json!(ACCOUNT);
-        r["eventCategory"] = json!(if service == "sts" { "Management" } else { "Data" });
+        r["eventCategory"] = json!(if service == "sts" {
+            "Management"
+        } else {
+            "Data"
+        });
         self.out.push((t, r.to_string()));
     }
 }
 
 /// Converts one task's native events (sorted by time) to CloudTrail records, with their times.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one match over the native kinds, read top to bottom"
+)]
 pub(super) fn records(task_n: u64, seed: u64, events: &[(i64, String)]) -> Vec<(i64, String)> {
     let mut rng = Rng::new(seed ^ task_n.wrapping_mul(0x9e6c_63d0_676a_9a99) ^ 0xc10d);
     let probe = rng.below(40) == 0;
@@ -288,10 +305,9 @@ pub(super) fn records(task_n: u64, seed: u64, events: &[(i64, String)]) -> Vec<(
                 let role = role_of(&holder);
                 // The caller: the session of the agent that handed over, else the runtime user.
                 let caller = by_agent.values().find(|x| x.role != role).cloned();
-                let identity = caller.as_ref().map_or_else(
-                    || iam_user(RUNTIME_USER, &runtime_key),
-                    Session::identity,
-                );
+                let identity = caller
+                    .as_ref()
+                    .map_or_else(|| iam_user(RUNTIME_USER, &runtime_key), Session::identity);
                 let source_identity = s(v, "on_behalf_of")
                     .or_else(|| caller.as_ref().and_then(|c| c.source_identity.clone()));
                 if probe && caller.is_none() {
@@ -301,7 +317,7 @@ pub(super) fn records(task_n: u64, seed: u64, events: &[(i64, String)]) -> Vec<(
                     );
                     w.record(
                         t - SECOND,
-                        identity.clone(),
+                        &identity,
                         ("sts", "AssumeRole", true),
                         json!({"roleArn": admin, "roleSessionName": task, "durationSeconds": 900}),
                         Value::Null,
@@ -346,7 +362,7 @@ pub(super) fn records(task_n: u64, seed: u64, events: &[(i64, String)]) -> Vec<(
                 });
                 w.record(
                     t,
-                    identity,
+                    &identity,
                     ("sts", "AssumeRole", true),
                     request,
                     response,
@@ -376,7 +392,7 @@ pub(super) fn records(task_n: u64, seed: u64, events: &[(i64, String)]) -> Vec<(
                 });
                 w.record(
                     t,
-                    identity,
+                    &identity,
                     (service, name, read_only),
                     request,
                     Value::Null,

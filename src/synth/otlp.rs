@@ -80,6 +80,10 @@ fn ok() -> Value {
 }
 
 /// Converts one task's native events (sorted by time) to one OTLP request.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one match over the native kinds, read top to bottom"
+)]
 pub(super) fn trace(task_n: u64, seed: u64, events: &[(i64, String)]) -> Trace {
     let mut rng = Rng::new(seed ^ task_n.wrapping_mul(0x2545_f491_4f6c_dd1d));
     let trace_id = format!("{:016x}{:016x}", rng.next_u64() | 1, rng.next_u64());
@@ -121,7 +125,8 @@ pub(super) fn trace(task_n: u64, seed: u64, events: &[(i64, String)]) -> Trace {
                     attributes.push(attr("enduser.id", &u));
                 }
                 if let Some(text) = intent {
-                    let messages = json!([{"role": "user", "parts": [{"type": "text", "content": text}]}]);
+                    let messages =
+                        json!([{"role": "user", "parts": [{"type": "text", "content": text}]}]);
                     attributes.push(attr("gen_ai.input.messages", &messages.to_string()));
                 }
                 if let Some(session) = s(v, "session") {
@@ -206,7 +211,8 @@ pub(super) fn trace(task_n: u64, seed: u64, events: &[(i64, String)]) -> Trace {
                 }
                 span.status = match s(v, "outcome").as_deref() {
                     Some("denied") => {
-                        span.attributes.push(attr("error.type", "permission_denied"));
+                        span.attributes
+                            .push(attr("error.type", "permission_denied"));
                         json!({"code": 2, "message": "permission denied"})
                     }
                     Some("error") => {

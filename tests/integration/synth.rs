@@ -77,7 +77,10 @@ fn generated_otlp_and_cloudtrail_load_without_quarantine() {
         let dir = tempfile::tempdir().expect("tempdir");
         let summary = generate_dir(dir.path(), &options).expect("generate");
         let again = tempfile::tempdir().expect("tempdir");
-        assert_eq!(summary, generate_dir(again.path(), &options).expect("generate"));
+        assert_eq!(
+            summary,
+            generate_dir(again.path(), &options).expect("generate")
+        );
         assert_eq!(files(dir.path()), files(again.path()), "{format:?} differs");
         assert!(summary.events >= 12_000, "{summary:?}");
         if format == SynthFormat::Cloudtrail {

@@ -137,7 +137,8 @@ fn gen_command(args: &GenArgs) -> Result<(), String> {
 /// Runs the TUI harness on `db` (opened read-only, as `onus tui` does) and prints its report
 /// with this process's peak resident memory, as one JSON object.
 fn tui_harness(db: &std::path::Path, repeats: usize) -> Result<(), String> {
-    let store = onus::store::Store::open(db, onus::store::Access::ReadOnly).map_err(|e| e.to_string())?;
+    let store =
+        onus::store::Store::open(db, onus::store::Access::ReadOnly).map_err(|e| e.to_string())?;
     let options = onus::tui::bench::HarnessOptions {
         repeats,
         ..onus::tui::bench::HarnessOptions::default()

@@ -106,7 +106,12 @@ fn adapter(a: Option<&AdapterResult>) -> String {
         thousands(quarantined)
     );
     if events != a.synth.events {
-        let _ = write!(text, " · **{} events, {} expected**", thousands(events), thousands(a.synth.events));
+        let _ = write!(
+            text,
+            " · **{} events, {} expected**",
+            thousands(events),
+            thousands(a.synth.events)
+        );
     }
     text
 }
@@ -179,19 +184,26 @@ fn tui_rows(t: Option<&Result<TuiResult, String>>) -> Vec<(String, String)> {
 
 /// One row per measurement, one column per size.
 fn rows(r: &SizeResult) -> Vec<(String, String)> {
-    let owned = base_rows(r)
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v));
-    let by = |f| r.adapters.iter().find(|a| a.format == f);
     use onus::synth::SynthFormat::{Cloudtrail, Native, Otlp};
+    let owned = base_rows(r).into_iter().map(|(k, v)| (k.to_owned(), v));
+    let by = |f| r.adapters.iter().find(|a| a.format == f);
     let mut out: Vec<(String, String)> = owned.collect();
     out.extend([
         ("input: native JSONL".to_owned(), adapter_input(by(Native))),
         ("input: OTLP/JSON lines".to_owned(), adapter_input(by(Otlp))),
-        ("input: CloudTrail files".to_owned(), adapter_input(by(Cloudtrail))),
-        ("**ingest by adapter**: native".to_owned(), adapter(by(Native))),
+        (
+            "input: CloudTrail files".to_owned(),
+            adapter_input(by(Cloudtrail)),
+        ),
+        (
+            "**ingest by adapter**: native".to_owned(),
+            adapter(by(Native)),
+        ),
         ("ingest by adapter: OTLP".to_owned(), adapter(by(Otlp))),
-        ("ingest by adapter: CloudTrail".to_owned(), adapter(by(Cloudtrail))),
+        (
+            "ingest by adapter: CloudTrail".to_owned(),
+            adapter(by(Cloudtrail)),
+        ),
     ]);
     out.extend(tui_rows(r.tui.as_ref()));
     out

@@ -161,6 +161,7 @@ fn remove_db(db: &Path) {
 
 #[allow(
     clippy::too_many_arguments,
+    clippy::too_many_lines,
     reason = "one call site; the plan reads top to bottom"
 )]
 fn measure_size(
@@ -261,7 +262,15 @@ fn measure_size(
     }];
     if on(Part::Adapters) {
         for format in [SynthFormat::Otlp, SynthFormat::Cloudtrail] {
-            adapters.push(adapter(runner, onus, dir, format, synth.events, runs, args)?);
+            adapters.push(adapter(
+                runner,
+                onus,
+                dir,
+                format,
+                synth.events,
+                runs,
+                args,
+            )?);
         }
     }
     let (jq, lnav) = if args.no_peers || !on(Part::Peers) {
@@ -320,7 +329,7 @@ fn adapter(
     let gen_secs = started.elapsed().as_secs_f64();
     let db = dir.join("onus.duckdb");
     let db_s = db.display().to_string();
-    let argv = s(&[
+    let ingest_argv = s(&[
         "--db",
         &db_s,
         "--quiet",
@@ -334,7 +343,7 @@ fn adapter(
     for _ in 0..runs {
         remove_db(&db);
         // Exit code 3 (some records quarantined) is measured and reported, not hidden.
-        ingest.0.push(runner.once(onus, &argv, &[3])?);
+        ingest.0.push(runner.once(onus, &ingest_argv, &[3])?);
     }
     let loaded = loaded(onus, &db_s)?;
     remove_db(&db);
@@ -361,7 +370,9 @@ fn loaded(onus: &Path, db: &str) -> Result<(u64, u64), String> {
         ]),
     )?;
     let last = out.lines().last().unwrap_or_default();
-    let mut it = last.split(',').map(|x| x.trim().parse::<u64>().unwrap_or(0));
+    let mut it = last
+        .split(',')
+        .map(|x| x.trim().parse::<u64>().unwrap_or(0));
     Ok((it.next().unwrap_or(0), it.next().unwrap_or(0)))
 }
 
@@ -377,8 +388,10 @@ fn tui_runs(me: &Path, db: &str, runs: usize, repeats: usize) -> Result<TuiResul
         let v: serde_json::Value = serde_json::from_str(text.trim())
             .map_err(|e| format!("the TUI harness printed no report: {e}"))?;
         out.events = v["events"].as_u64().unwrap_or(0);
-        out.open_rows.push(v["open_rows_secs"].as_f64().unwrap_or(f64::NAN));
-        out.open_all.push(v["open_all_secs"].as_f64().unwrap_or(f64::NAN));
+        out.open_rows
+            .push(v["open_rows_secs"].as_f64().unwrap_or(f64::NAN));
+        out.open_all
+            .push(v["open_all_secs"].as_f64().unwrap_or(f64::NAN));
         if let Some(k) = v["vm_hwm_kib"].as_u64() {
             out.peak_rss_kib = Some(out.peak_rss_kib.unwrap_or(0).max(k));
         }
