@@ -155,13 +155,17 @@ fn tui_rows(t: Option<&Result<TuiResult, String>>) -> Vec<(String, String)> {
         Some(Ok(t)) => f(t),
     };
     rows.push((
-        "**TUI open**: first rows drawn · everything loaded".to_owned(),
+        "**TUI open**: first rows drawn · graph overview drawn".to_owned(),
         value(&|t| {
-            format!(
-                "{} · {}",
-                secs(median(&t.open_rows)),
+            let all = if t.open_all.iter().any(|x| x.is_nan()) {
+                format!(
+                    "not drawn by the end of the keys ({})",
+                    secs(median(&t.script))
+                )
+            } else {
                 secs(median(&t.open_all))
-            )
+            };
+            format!("{} · {all}", secs(median(&t.open_rows)))
         }),
     ));
     for key in KEYS {

@@ -74,7 +74,9 @@ pub struct TuiResult {
     /// Events the TUI browsed.
     pub events: u64,
     pub open_rows: Vec<f64>,
+    /// NaN when the overview had not arrived by the end of the key script.
     pub open_all: Vec<f64>,
+    pub script: Vec<f64>,
     /// Latencies per key, pooled over the runs, in seconds, in the order first measured.
     pub keys: Vec<(String, Vec<f64>)>,
     pub peak_rss_kib: Option<u64>,
