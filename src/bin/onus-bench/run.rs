@@ -394,6 +394,8 @@ fn tui_runs(me: &Path, db: &str, runs: usize, repeats: usize) -> Result<TuiResul
             .push(v["open_rows_secs"].as_f64().unwrap_or(f64::NAN));
         out.open_all
             .push(v["open_all_secs"].as_f64().unwrap_or(f64::NAN));
+        out.script
+            .push(v["script_secs"].as_f64().unwrap_or(f64::NAN));
         if let Some(k) = v["vm_hwm_kib"].as_u64() {
             out.peak_rss_kib = Some(out.peak_rss_kib.unwrap_or(0).max(k));
         }
