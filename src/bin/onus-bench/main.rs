@@ -1,10 +1,12 @@
 //! `onus-bench`: the scale generator and the benchmark of docs/benchmarks.md.
 //!
 //! - `onus-bench gen --events 1m --out DIR` writes a generated incident (events.jsonl,
-//!   manifest.toml, README.md) with a seed; no network, bounded memory.
+//!   manifest.toml, README.md) with a seed; no network, bounded memory. `--format otlp` or
+//!   `--format cloudtrail` writes the same kind of incident as OTLP traces or CloudTrail files.
 //! - `onus-bench run --sizes 100k,1m` generates each size, then times `onus` against DuckDB's own
 //!   `read_json`, `jq` and `lnav` on the same file in the same run, and prints medians, ratios and
-//!   peak memory as a table and as Markdown for docs/benchmarks.md.
+//!   peak memory as a table and as Markdown for docs/benchmarks.md; it also times the OTLP and
+//!   CloudTrail adapters and the TUI (through `onus-bench tui-harness`, a child process).
 //! - `onus-bench read-json FILE DB` is the DuckDB baseline, run as a child process so that it is
 //!   timed and measured exactly like `onus ingest`.
 //!

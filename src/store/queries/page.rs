@@ -175,12 +175,6 @@ impl Store {
 
     /// At most `limit` events kept by `filter`, starting at position `offset` (0-based) in
     /// timeline order.
-    ///
-    /// DuckDB answers `ORDER BY … LIMIT l OFFSET o` by keeping the first `o + l` rows of the
-    /// order while it scans, so a page near the end of a large store (`G`) used to cost a sort of
-    /// nearly every event. A page in the second half is read in reverse order instead, with the
-    /// offset counted from the end, so the end is as cheap as the start (the pages in between
-    /// still cost up to half the store).
     pub fn event_page(
         &self,
         filter: &EventFilter,
@@ -188,19 +182,6 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<PageRow>, StoreError> {
         let (cond, mut args) = condition(filter);
-        let mut order = ORDER;
-        let (mut limit, mut offset) = (limit, offset);
-        if offset > 0 {
-            let total = self.count_events(filter)?;
-            if offset >= total {
-                return Ok(Vec::new());
-            }
-            if offset > total / 2 {
-                limit = limit.min(total - offset);
-                offset = total - offset - limit;
-                order = "e.time DESC, e.source_id DESC, e.seq DESC";
-            }
-        }
         args.push(Value::BigInt(i64::try_from(limit).unwrap_or(i64::MAX)));
         args.push(Value::BigInt(i64::try_from(offset).unwrap_or(i64::MAX)));
         let sql = format!(
@@ -209,7 +190,7 @@ impl Store {
              page AS (
                  SELECT e.id, e.time, e.source_id, e.seq, e.kind, e.actor, e.task, e.action,
                         e.action_class, e.resource, e.destination, e.outcome
-                 FROM events e WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?)
+                 FROM events e WHERE {cond} ORDER BY {ORDER} LIMIT ? OFFSET ?)
              SELECT p.id, epoch_us(p.time), p.kind, p.actor, p.task, p.action, p.action_class,
                     p.resource, p.destination, p.outcome, s.rank,
                     p.id IN (SELECT event_id FROM drift_points),

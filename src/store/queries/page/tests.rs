@@ -66,7 +66,7 @@ fn pages_are_windows_of_the_time_order() {
 
 #[test]
 fn pages_in_the_second_half_are_the_same_windows() {
-    // Pages past the middle are read backwards from the end; they must be the same rows.
+    // Every window, the last ones included, is a slice of the whole order.
     let store = store();
     let all = EventFilter::default();
     let everything = store.event_page(&all, 0, 100).expect("all");
