@@ -12,9 +12,11 @@
 //! it is streamed: memory stays bounded by a handful of tasks in flight, whatever the size. Events
 //! come out in time order, interleaved across several concurrent tasks.
 
+mod cloudtrail;
 mod customer;
 mod handoff;
 mod json;
+mod otlp;
 mod scenario;
 mod world;
 
@@ -23,7 +25,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -51,7 +53,47 @@ pub struct SynthOptions {
     pub teams: Option<usize>,
     /// Tasks running at the same time, interleaved in the log.
     pub concurrency: usize,
+    /// Which evidence format to write.
+    pub format: SynthFormat,
 }
+
+/// The evidence format a generated incident is written in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum SynthFormat {
+    /// Native JSONL (docs/schema.md): `events.jsonl`.
+    #[default]
+    Native,
+    /// OTLP/JSON lines, one `ExportTraceServiceRequest` (one task's trace) per line:
+    /// `traces.otlp.jsonl`.
+    Otlp,
+    /// AWS CloudTrail delivery files (`{"Records":[...]}`, 5,000 records each) in `cloudtrail/`.
+    Cloudtrail,
+}
+
+impl SynthFormat {
+    pub const ALL: [Self; 3] = [Self::Native, Self::Otlp, Self::Cloudtrail];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Native => "native",
+            Self::Otlp => "otlp",
+            Self::Cloudtrail => "cloudtrail",
+        }
+    }
+
+    /// Where [`generate_dir`] puts the evidence in `dir` (a file, or a folder of files).
+    pub fn evidence_path(self, dir: &Path) -> PathBuf {
+        match self {
+            Self::Native => dir.join("events.jsonl"),
+            Self::Otlp => dir.join("traces.otlp.jsonl"),
+            Self::Cloudtrail => dir.join("cloudtrail"),
+        }
+    }
+}
+
+/// CloudTrail records per delivery file.
+pub const CLOUDTRAIL_RECORDS_PER_FILE: usize = 5_000;
 
 impl Default for SynthOptions {
     fn default() -> Self {
@@ -61,6 +103,7 @@ impl Default for SynthOptions {
             drifting: None,
             teams: None,
             concurrency: 8,
+            format: SynthFormat::Native,
         }
     }
 }
@@ -87,7 +130,11 @@ pub struct DriftingTask {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SynthSummary {
     pub seed: u64,
+    pub format: SynthFormat,
+    /// Events onus makes of the evidence (for native, the lines).
     pub events: u64,
+    /// Lines (native, OTLP requests) or records (CloudTrail) written.
+    pub records: u64,
     pub tasks: u64,
     pub teams: usize,
     pub agents: usize,
@@ -163,12 +210,122 @@ pub(crate) fn fmt_time(micros: i64) -> String {
 struct Lane {
     queue: VecDeque<(i64, String)>,
     clock: i64,
+    /// When the lane's last task ends (its last native event), whatever the format wrote.
+    end: i64,
+}
+
+/// Where generated records go: lines of one file, or CloudTrail delivery files.
+pub trait RecordSink {
+    /// Writes one record (a JSON object without a line end).
+    fn put(&mut self, record: &str) -> io::Result<()>;
+    /// Writes anything still buffered.
+    fn finish(&mut self) -> io::Result<()>;
+}
+
+/// One record per line.
+pub struct Lines<'a>(pub &'a mut dyn Write);
+
+impl RecordSink for Lines<'_> {
+    fn put(&mut self, record: &str) -> io::Result<()> {
+        self.0.write_all(record.as_bytes())?;
+        self.0.write_all(b"\n")
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// CloudTrail delivery files of [`CLOUDTRAIL_RECORDS_PER_FILE`] records, `{"Records":[...]}` on
+/// one line each, named like the S3 objects CloudTrail writes.
+pub struct DeliveryFiles {
+    dir: PathBuf,
+    per_file: usize,
+    buffer: Vec<u8>,
+    in_buffer: usize,
+    files: usize,
+    bytes: u64,
+}
+
+impl DeliveryFiles {
+    pub fn new(dir: &Path, per_file: usize) -> io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            per_file: per_file.max(1),
+            buffer: Vec::new(),
+            in_buffer: 0,
+            files: 0,
+            bytes: 0,
+        })
+    }
+
+    fn flush_file(&mut self) -> io::Result<()> {
+        if self.in_buffer == 0 {
+            return Ok(());
+        }
+        self.buffer.extend_from_slice(b"]}\n");
+        self.files += 1;
+        let name = format!(
+            "123456789012_CloudTrail_eu-west-1_20260302T0600Z_{:05}.json",
+            self.files
+        );
+        std::fs::write(self.dir.join(name), &self.buffer)?;
+        self.bytes += self.buffer.len() as u64;
+        self.buffer.clear();
+        self.in_buffer = 0;
+        Ok(())
+    }
+}
+
+impl RecordSink for DeliveryFiles {
+    fn put(&mut self, record: &str) -> io::Result<()> {
+        self.buffer.extend_from_slice(if self.in_buffer == 0 {
+            b"{\"Records\":["
+        } else {
+            b","
+        });
+        self.buffer.extend_from_slice(record.as_bytes());
+        self.in_buffer += 1;
+        if self.in_buffer >= self.per_file {
+            self.flush_file()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.flush_file()
+    }
+}
+
+/// A task's records in the chosen format, with their times, and the events onus makes of them.
+fn convert(format: SynthFormat, seed: u64, task: Task<'_>) -> (Vec<(i64, String)>, u64) {
+    match format {
+        SynthFormat::Native => {
+            let n = task.events.len() as u64;
+            (task.events, n)
+        }
+        SynthFormat::Otlp => {
+            let start = task.events.first().map_or(START, |(t, _)| *t);
+            let trace = otlp::trace(task.n, seed, &task.events);
+            (vec![(start, trace.line)], trace.events)
+        }
+        SynthFormat::Cloudtrail => {
+            let records = cloudtrail::records(task.n, seed, &task.events);
+            let n = records.len() as u64;
+            (records, n)
+        }
+    }
 }
 
 /// Writes a generated log to `out` and returns what it holds plus the tasks to declare in the
 /// manifest (every drifting task, and a few benign ones).
+#[allow(
+    clippy::too_many_lines,
+    reason = "the lane scheduler reads best in one piece"
+)]
 fn write_log(
-    out: &mut dyn Write,
+    out: &mut dyn RecordSink,
     options: &SynthOptions,
     world: &World,
 ) -> io::Result<(SynthSummary, Vec<TaskDecl>)> {
@@ -176,9 +333,15 @@ fn write_log(
     let drifting = options
         .drifting
         .unwrap_or_else(|| (options.events / 200_000).clamp(3, 50) as usize);
-    // Tasks average about 18 events; placing drift by a pessimistic 30 keeps every drifting
-    // task inside the log, spread over its whole length.
-    let expected_tasks = (options.events / 30).max(drifting as u64 + 1);
+    // How many of the format's events a task gives, on average, decides how many tasks are
+    // needed: about 18 native events, 14 OTLP events or 6 CloudTrail records. Placing drift by
+    // a pessimistic estimate keeps every drifting task inside the log, spread over its length.
+    let per_task = match options.format {
+        SynthFormat::Native => 30,
+        SynthFormat::Otlp => 24,
+        SynthFormat::Cloudtrail => 10,
+    };
+    let expected_tasks = (options.events / per_task).max(drifting as u64 + 1);
     let mut drift_at: Vec<u64> = (1..=drifting as u64)
         .map(|i| i * expected_tasks / (drifting as u64 + 1))
         .collect();
@@ -187,6 +350,7 @@ fn write_log(
         .map(|i| Lane {
             queue: VecDeque::new(),
             clock: START + i as i64 * 37 * SECOND,
+            end: 0,
         })
         .collect();
     let mut heap = BinaryHeap::new();
@@ -207,7 +371,8 @@ fn write_log(
             }
             let team = &world.teams[rng.below(world.teams.len() as u64) as usize];
             let mut task = Task::new(team, next_task, &mut rng);
-            let start = lanes[lane].clock + (5 + rng.below(240)) as i64 * SECOND;
+            let begin = lanes[lane].clock.max(lanes[lane].end);
+            let start = begin + (5 + rng.below(240)) as i64 * SECOND;
             if drift_at.binary_search(&next_task).is_ok() {
                 let kind = if hidden.len() % 2 == 0 {
                     DriftKind::InjectedTransfer
@@ -229,20 +394,22 @@ fn write_log(
             }
             next_task += 1;
             task.events.sort_by_key(|(t, _)| *t);
-            produced += task.events.len() as u64;
+            let end = task.events.last().map_or(start, |(t, _)| *t);
+            let (mut records, events) = convert(options.format, options.seed, task);
+            records.sort_by_key(|(t, _)| *t);
+            produced += events;
             let l = &mut lanes[lane];
-            l.queue.extend(task.events);
-            if let Some((t, _)) = l.queue.front() {
-                heap.push(Reverse((*t, lane)));
-            }
+            l.end = end;
+            l.queue.extend(records);
+            let next = l.queue.front().map_or(end, |(t, _)| *t);
+            heap.push(Reverse((next, lane)));
             continue;
         }
         let l = &mut lanes[lane];
         let Some((t, line)) = l.queue.pop_front() else {
             continue;
         };
-        out.write_all(line.as_bytes())?;
-        out.write_all(b"\n")?;
+        out.put(&line)?;
         bytes += line.len() as u64 + 1;
         written += 1;
         first.get_or_insert(t);
@@ -251,9 +418,12 @@ fn write_log(
         let next = l.queue.front().map_or(t, |(n, _)| *n);
         heap.push(Reverse((next, lane)));
     }
+    out.finish()?;
     let summary = SynthSummary {
         seed: options.seed,
-        events: written,
+        format: options.format,
+        events: produced,
+        records: written,
         tasks: next_task,
         teams: world.teams.len(),
         agents: world.agent_count(),
@@ -272,10 +442,11 @@ fn world_for(options: &SynthOptions) -> World {
     World::new(teams, START)
 }
 
-/// Writes a generated log to `log` and its manifest to `manifest`.
+/// Writes a generated log to `log` and its manifest to `manifest`. `bytes` in the summary counts
+/// the records and their separators (for CloudTrail files, see [`generate_dir`]).
 pub fn generate(
     options: &SynthOptions,
-    log: &mut dyn Write,
+    log: &mut dyn RecordSink,
     manifest: &mut dyn Write,
 ) -> io::Result<SynthSummary> {
     let world = world_for(options);
@@ -284,23 +455,34 @@ pub fn generate(
     Ok(summary)
 }
 
-/// Writes `events.jsonl`, `manifest.toml` and a `README.md` describing them into `dir`
-/// (created if missing).
+/// Writes the evidence ([`SynthFormat::evidence_path`]), `manifest.toml` and a `README.md`
+/// describing them into `dir` (created if missing).
 pub fn generate_dir(dir: &Path, options: &SynthOptions) -> io::Result<SynthSummary> {
     std::fs::create_dir_all(dir)?;
-    let mut log = BufWriter::with_capacity(1 << 20, File::create(dir.join("events.jsonl"))?);
+    let path = options.format.evidence_path(dir);
     let mut manifest = BufWriter::new(File::create(dir.join("manifest.toml"))?);
-    let summary = generate(options, &mut log, &mut manifest)?;
-    log.flush()?;
+    let summary = if options.format == SynthFormat::Cloudtrail {
+        if path.exists() {
+            std::fs::remove_dir_all(&path)?;
+        }
+        let mut files = DeliveryFiles::new(&path, CLOUDTRAIL_RECORDS_PER_FILE)?;
+        let mut summary = generate(options, &mut files, &mut manifest)?;
+        summary.bytes = files.bytes;
+        summary
+    } else {
+        let mut log = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+        generate(options, &mut Lines(&mut log), &mut manifest)?
+    };
     manifest.flush()?;
     let mut readme = String::new();
     let _ = write!(
         readme,
-        "# Generated incident (seed {}, {} events)\n\n\
+        "# Generated incident (seed {}, {} format, {} events)\n\n\
          Written by `onus-bench gen`; see docs/benchmarks.md. {} tasks by {} agents in {} teams, \
          from {} to {}. Everything is synthetic.\n\n\
          Hidden drifting tasks:\n\n| task | agent | what happened |\n|---|---|---|\n",
         summary.seed,
+        summary.format.name(),
         summary.events,
         summary.tasks,
         summary.agents,
@@ -347,7 +529,7 @@ mod tests {
             ..SynthOptions::default()
         };
         let (mut log, mut manifest) = (Vec::new(), Vec::new());
-        let summary = generate(&options, &mut log, &mut manifest).expect("generate");
+        let summary = generate(&options, &mut Lines(&mut log), &mut manifest).expect("generate");
         (summary, log, manifest)
     }
 

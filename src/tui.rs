@@ -10,6 +10,7 @@
 
 mod action;
 mod app;
+pub mod bench;
 mod bookmarks;
 mod event;
 mod keymap;
@@ -66,6 +67,7 @@ pub fn run(store: &Store, options: TuiOptions) -> Result<(), TuiError> {
     let keymap = Keymap::builtin()?;
     let (tx, rx) = mpsc::channel();
     let browse = Worker::spawn("query", store.try_clone()?, tx.clone())?;
+    let graph = Worker::spawn("graph", store.try_clone()?, tx.clone())?;
     let console_store = store.try_clone()?;
     console_store.restrict_to_evidence()?;
     let console = Worker::spawn("sql", console_store, tx.clone())?;
@@ -89,6 +91,7 @@ pub fn run(store: &Store, options: TuiOptions) -> Result<(), TuiError> {
         let mut lp = Loop {
             app,
             browse,
+            graph,
             console,
             bookmarks: options.bookmarks,
         };
@@ -115,7 +118,12 @@ fn install_panic_hook() {
 
 struct Loop {
     app: App,
+    /// Timeline queries: pages, counts, histograms, searches, positions.
     browse: Worker,
+    /// The overview (the delegation graph, built once, and the stored findings) and event
+    /// details (which walk that graph). Building the graph of a large store takes seconds to
+    /// minutes, so it must not hold up the timeline's queries.
+    graph: Worker,
     console: Worker,
     bookmarks: Option<PathBuf>,
 }
@@ -161,10 +169,10 @@ impl Loop {
         for effect in effects {
             match effect {
                 Effect::Send(request) => {
-                    let worker = if matches!(request.query, Query::Sql(_)) {
-                        &self.console
-                    } else {
-                        &self.browse
+                    let worker = match request.query {
+                        Query::Sql(_) => &self.console,
+                        Query::Overview | Query::Detail(_) => &self.graph,
+                        _ => &self.browse,
                     };
                     if !worker.send(request) {
                         self.app

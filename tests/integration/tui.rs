@@ -69,6 +69,23 @@ impl Tmux {
         String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
     }
 
+    /// Waits until `needle` is no longer on screen.
+    #[track_caller]
+    fn wait_gone(&self, needle: &str) {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if !screen.contains(needle) {
+                return;
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "waited {PATIENCE:?} for {needle:?} to go; the screen shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits until every needle is on screen; returns the screen.
     #[track_caller]
     fn wait_for(&self, needles: &[&str]) -> String {
@@ -142,6 +159,9 @@ fn tui_opens_jumps_shows_detail_runs_sql_and_quits() {
         50,
     );
     t.wait_for(&["1 Timeline", "event 1/406", "task.start"]);
+    // The graph, findings and drift points load on their own worker, after the first rows; `d`
+    // needs them, so wait until the status line no longer shows them loading.
+    t.wait_gone("graph+findings");
 
     // Drift points come from the drift analysis. Until it has filled `drift_points` in this
     // database, `d` must say there are none; once it does, `d` must land on one.

@@ -65,6 +65,35 @@ fn pages_are_windows_of_the_time_order() {
 }
 
 #[test]
+fn pages_in_the_second_half_are_the_same_windows() {
+    // Every window, the last ones included, is a slice of the whole order.
+    let store = store();
+    let all = EventFilter::default();
+    let everything = store.event_page(&all, 0, 100).expect("all");
+    for offset in [0, 14, 15, 16, 25, 28, 29] {
+        for limit in [1, 3, 7, 40] {
+            let page = store.event_page(&all, offset, limit).expect("page");
+            let want: Vec<_> = everything
+                .iter()
+                .skip(offset as usize)
+                .take(limit as usize)
+                .cloned()
+                .collect();
+            assert_eq!(page, want, "offset {offset}, limit {limit}");
+        }
+    }
+    let odd = EventFilter {
+        actor: Some("agent:a".to_owned()),
+        ..EventFilter::default()
+    };
+    let everything = store.event_page(&odd, 0, 100).expect("all");
+    assert_eq!(everything.len(), 15);
+    let tail = store.event_page(&odd, 12, 10).expect("tail");
+    assert_eq!(tail, everything[12..].to_vec());
+    assert!(store.event_page(&odd, 15, 10).expect("past").is_empty());
+}
+
+#[test]
 fn filters_combine() {
     let store = store();
     let filter = EventFilter {
