@@ -59,10 +59,18 @@ pub fn build_tree(graph: &DelegationGraph, findings: &[GraphFinding]) -> Vec<Tre
         .copied()
         .filter(|id| !has_parent.contains(id))
         .collect();
-    // Principals reachable only through a cycle: start from the first of them.
+    // Principals reachable only through a cycle: start from the first of them. What is reachable
+    // grows with each new root instead of being walked again per edge (that walk per edge took
+    // the overview 47 s at a million events).
+    let mut seen = BTreeSet::new();
+    for &root in &roots {
+        mark_reachable(&mut seen, root, &children);
+    }
     for e in &edges {
-        if !reachable(&roots, &children).contains(e.from.as_str()) {
-            roots.push(e.from.as_str());
+        let from = e.from.as_str();
+        if !seen.contains(from) {
+            roots.push(from);
+            mark_reachable(&mut seen, from, &children);
         }
     }
     let ctx = Context {
@@ -147,12 +155,17 @@ impl<'a> Context<'a> {
     }
 }
 
-fn reachable<'a>(
-    roots: &[&'a str],
+/// Adds `from` and every principal reachable from it to `seen`, without walking again what is
+/// already there.
+fn mark_reachable<'a>(
+    seen: &mut BTreeSet<&'a str>,
+    from: &'a str,
     children: &BTreeMap<&'a str, Vec<&'a Edge>>,
-) -> BTreeSet<&'a str> {
-    let mut seen: BTreeSet<&str> = roots.iter().copied().collect();
-    let mut stack: Vec<&str> = roots.to_vec();
+) {
+    if !seen.insert(from) {
+        return;
+    }
+    let mut stack = vec![from];
     while let Some(id) = stack.pop() {
         for e in children.get(id).into_iter().flatten() {
             if seen.insert(e.to.as_str()) {
@@ -160,7 +173,6 @@ fn reachable<'a>(
             }
         }
     }
-    seen
 }
 
 fn kind_of(graph: &DelegationGraph, id: &str) -> String {
