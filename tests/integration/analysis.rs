@@ -1,32 +1,6 @@
 //! Drift, findings and accountability on the bundled fixtures, through the binary.
 
-use crate::util::{fixture, onus, onus_json};
-
-fn ingested(name: &str, dir: &tempfile::TempDir) -> std::path::PathBuf {
-    let db = dir.path().join(format!("{name}.duckdb"));
-    let run = onus(&db, &["ingest", fixture(name).to_str().expect("path")]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    db
-}
-
-fn id_at(db: &std::path::Path, file: &str, line: u32) -> String {
-    let rows = onus_json(
-        db,
-        &[
-            "query",
-            "--format",
-            "json",
-            &format!(
-                "SELECT e.id FROM events e JOIN sources s ON s.id = e.source_id \
-                 WHERE s.path LIKE '%{file}' AND e.locator = 'L{line}'"
-            ),
-        ],
-    );
-    rows[0]["id"]
-        .as_str()
-        .expect("event at that line")
-        .to_owned()
-}
+use crate::util::{event_id_at, ingested, onus, onus_json};
 
 fn detectors(findings: &serde_json::Value) -> Vec<&str> {
     findings
@@ -50,7 +24,7 @@ fn payments_copilot_drift_cause_provenance_and_containment() {
         .expect("a record for the incident task");
 
     // The drift point is the first payment, outside the copilot's task scope.
-    let first_transfer = id_at(&db, "payments-agent.jsonl", 39);
+    let first_transfer = event_id_at(&db, "payments-agent.jsonl", 39);
     assert_eq!(r["drift_event_id"], first_transfer.as_str());
     assert_eq!(r["drift_kind"], "out_of_scope");
     let axes: Vec<&str> = r["drift_reasons"]
@@ -65,7 +39,7 @@ fn payments_copilot_drift_cause_provenance_and_containment() {
     );
 
     // The cause is the ticket with injected instructions, and the account number comes from it.
-    let ticket = id_at(&db, "copilot-runtime.jsonl", 124);
+    let ticket = event_id_at(&db, "copilot-runtime.jsonl", 124);
     assert_eq!(r["cause_event_id"], ticket.as_str());
     let provenance = r["provenance"].as_array().expect("provenance");
     assert!(

@@ -1,32 +1,6 @@
 //! The delegation graph on the bundled fixtures, through the binary.
 
-use crate::util::{fixture, onus, onus_json};
-
-fn ingested(name: &str, dir: &tempfile::TempDir) -> std::path::PathBuf {
-    let db = dir.path().join(format!("{name}.duckdb"));
-    let run = onus(&db, &["ingest", fixture(name).to_str().expect("path")]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    db
-}
-
-fn line_id(db: &std::path::Path, file: &str, line: u32) -> String {
-    let rows = onus_json(
-        db,
-        &[
-            "query",
-            "--format",
-            "json",
-            &format!(
-                "SELECT e.id FROM events e JOIN sources s ON s.id = e.source_id \
-                 WHERE s.path LIKE '%{file}' AND e.locator = 'L{line}'"
-            ),
-        ],
-    );
-    rows[0]["id"]
-        .as_str()
-        .expect("event at that line")
-        .to_owned()
-}
+use crate::util::{event_id_at, ingested, onus, onus_json};
 
 #[test]
 fn payments_copilot_chain_and_amplification_are_rebuilt() {
@@ -53,7 +27,7 @@ fn payments_copilot_chain_and_amplification_are_rebuilt() {
     // The amplification: the payments agent moved money on the service account's broad grant,
     // beyond what the copilot held. Its first evidence is the first transfer.
     let findings = graph["findings"].as_array().expect("findings");
-    let first_transfer = line_id(&db, "payments-agent.jsonl", 39);
+    let first_transfer = event_id_at(&db, "payments-agent.jsonl", 39);
     let amp: Vec<_> = findings
         .iter()
         .filter(|f| {
@@ -61,7 +35,7 @@ fn payments_copilot_chain_and_amplification_are_rebuilt() {
         })
         .collect();
     assert_eq!(amp.len(), 1, "{findings:#?}");
-    let handoff = line_id(&db, "copilot-runtime.jsonl", 127);
+    let handoff = event_id_at(&db, "copilot-runtime.jsonl", 127);
     let evidence: Vec<&str> = amp[0]["evidence"]
         .as_array()
         .expect("evidence")

@@ -56,6 +56,35 @@ pub fn onus_json(db: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", run.stdout))
 }
 
+/// Ingests the fixture folder `name` into a new database in `dir`, failing the test on a
+/// non-zero exit.
+pub fn ingested(name: &str, dir: &tempfile::TempDir) -> PathBuf {
+    let db = dir.path().join(format!("{name}.duckdb"));
+    let run = onus(&db, &["ingest", fixture(name).to_str().expect("path")]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    db
+}
+
+/// The id of the event at line `line` of the source whose path ends with `file`.
+pub fn event_id_at(db: &Path, file: &str, line: u32) -> String {
+    let rows = onus_json(
+        db,
+        &[
+            "query",
+            "--format",
+            "json",
+            &format!(
+                "SELECT e.id FROM events e JOIN sources s ON s.id = e.source_id \
+                 WHERE s.path LIKE '%{file}' AND e.locator = 'L{line}'"
+            ),
+        ],
+    );
+    rows[0]["id"]
+        .as_str()
+        .expect("event at that line")
+        .to_owned()
+}
+
 /// A native event line with the given kind, actor and time second.
 pub fn native_line(n: usize) -> String {
     format!(
