@@ -214,7 +214,7 @@ fn verify(db: &std::path::Path, quiet: bool, args: &VerifyArgs) -> Result<u8, Cl
     let mut out = BufWriter::new(stdout.lock());
     match args.format {
         TableFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &checks).map_err(io::Error::other)?;
+            crate::text::write_json(&mut out, &checks, true).map_err(io::Error::other)?;
             writeln!(out)?;
         }
         TableFormat::Table => {

@@ -152,3 +152,27 @@ fn a_second_writer_is_told_the_database_is_locked() {
     assert_eq!(retry.code, 0, "{}", retry.stderr);
     assert_eq!(count_sources(), before + 1);
 }
+
+#[test]
+fn verify_json_escapes_hostile_file_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let name = dir.path().join("log\u{202e}lmth.jsonl");
+    fs::write(&name, format!("{}\n", crate::util::native_line(4))).expect("write");
+    let db = dir.path().join("e.duckdb");
+    let run = onus(&db, &["ingest", name.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = onus(&db, &["verify", "--format", "json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    assert!(
+        !json.stdout.contains('\u{202e}'),
+        "raw bidi override in: {}",
+        json.stdout
+    );
+    let checks: serde_json::Value = serde_json::from_str(&json.stdout).expect("valid JSON");
+    assert!(
+        checks[0]["path"]
+            .as_str()
+            .is_some_and(|p| p.contains('\u{202e}')),
+        "the parsed path keeps the character: {checks}"
+    );
+}
