@@ -195,5 +195,13 @@ pub fn ingest_paths(
         let outcome = loader::load_log(store, &path, options, progress)?;
         summary.files.push(FileReport { path, outcome });
     }
+    if summary
+        .files
+        .iter()
+        .any(|f| matches!(f.outcome, FileOutcome::Loaded { .. }))
+        || store.timeline_index_events().is_err()
+    {
+        store.rebuild_timeline_index()?;
+    }
     Ok(summary)
 }

@@ -7,6 +7,7 @@
 mod baseline;
 mod migrate;
 mod queries;
+mod timeline_index;
 mod value;
 mod writer;
 
@@ -21,7 +22,9 @@ pub use queries::console::{ConsoleResult, ConsoleRun};
 pub use queries::detail::{EventDetail, TaskDeclaration};
 pub use queries::entities::{ActionRow, CredentialUse, TaskStart};
 pub use queries::investigate::{StoredAccountability, StoredDriftPoint, StoredFinding};
-pub use queries::page::{Direction, EventFilter, Histogram, PageRow, Target};
+pub use queries::page::{
+    CHUNK, Direction, EventFilter, FilterIndex, Histogram, Hit, PageRow, Target,
+};
 pub use queries::sources::SourceRow;
 pub use queries::sql::{QueryColumns, QueryOutcome};
 pub use queries::timeline::{TimelineFilter, TimelineRow};
@@ -55,6 +58,10 @@ pub enum StoreError {
         #[source]
         source: duckdb::Error,
     },
+    #[error(
+        "the timeline index covers {indexed} events but the store holds {stored} (an ingest stopped before indexing?); rebuild it with `onus reindex`"
+    )]
+    StaleIndex { indexed: u64, stored: u64 },
     #[error("stored data is inconsistent: {0}")]
     Inconsistent(String),
 }
@@ -171,6 +178,15 @@ impl Store {
             access: self.access,
             location: self.location.clone(),
         })
+    }
+
+    /// Caps DuckDB's memory (its buffer pool and query state) for the whole database, in MiB.
+    /// Reads past the cap evict cached blocks of a database file; an in-memory database must
+    /// not be capped below its size.
+    pub fn limit_memory(&self, mebibytes: u32) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(&format!("SET memory_limit = '{mebibytes}MiB'"))
+            .map_err(StoreError::db("limiting the database's memory"))
     }
 
     pub(crate) fn conn(&self) -> &Connection {

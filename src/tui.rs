@@ -66,11 +66,7 @@ pub struct TuiOptions {
 pub fn run(store: &Store, options: TuiOptions) -> Result<(), TuiError> {
     let keymap = Keymap::builtin()?;
     let (tx, rx) = mpsc::channel();
-    let browse = Worker::spawn("query", store.try_clone()?, tx.clone())?;
-    let graph = Worker::spawn("graph", store.try_clone()?, tx.clone())?;
-    let console_store = store.try_clone()?;
-    console_store.restrict_to_evidence()?;
-    let console = Worker::spawn("sql", console_store, tx.clone())?;
+    let workers = Workers::spawn(store, &tx)?;
     let (marks, mark_error) = match options.bookmarks.as_deref().map(bookmarks::load) {
         Some(Ok(ids)) => (ids, None),
         Some(Err(e)) => (Vec::new(), Some(e.to_string())),
@@ -90,9 +86,7 @@ pub fn run(store: &Store, options: TuiOptions) -> Result<(), TuiError> {
         }
         let mut lp = Loop {
             app,
-            browse,
-            graph,
-            console,
+            workers,
             bookmarks: options.bookmarks,
         };
         lp.run(&mut terminal, &rx)
@@ -116,15 +110,55 @@ fn install_panic_hook() {
     }));
 }
 
-struct Loop {
-    app: App,
-    /// Timeline queries: pages, counts, histograms, searches, positions.
+/// DuckDB's buffer pool for a database file while the TUI browses it. Reads go through the
+/// timeline index one window at a time, so this only caps what DuckDB keeps cached; it is what
+/// holds the TUI's memory under the 300 MB target whatever the number of events. An in-memory
+/// database is not capped: its evidence lives in that same pool.
+const FILE_DB_MEMORY_LIMIT_MIB: u32 = 128;
+
+/// The query workers, each with its own connection, so a slow query of one kind never holds up
+/// another kind.
+struct Workers {
+    /// Pages and counts: what every navigation key waits for.
     browse: Worker,
+    /// Searches, positions and the histogram, which may read much of the timeline.
+    scan: Worker,
     /// The overview (the delegation graph, built once, and the stored findings) and event
-    /// details (which walk that graph). Building the graph of a large store takes seconds to
-    /// minutes, so it must not hold up the timeline's queries.
+    /// details (which walk that graph). Building the graph of a large store takes seconds,
+    /// so it must not hold up the timeline's queries.
     graph: Worker,
     console: Worker,
+}
+
+impl Workers {
+    fn spawn(store: &Store, events: &std::sync::mpsc::Sender<Event>) -> Result<Self, TuiError> {
+        if store.location() != ":memory:" {
+            store.limit_memory(FILE_DB_MEMORY_LIMIT_MIB)?;
+        }
+        let console_store = store.try_clone()?;
+        console_store.restrict_to_evidence()?;
+        Ok(Self {
+            browse: Worker::spawn("query", store.try_clone()?, events.clone())?,
+            scan: Worker::spawn("scan", store.try_clone()?, events.clone())?,
+            graph: Worker::spawn("graph", store.try_clone()?, events.clone())?,
+            console: Worker::spawn("sql", console_store, events.clone())?,
+        })
+    }
+
+    /// The worker that runs `query`.
+    fn for_query(&self, query: &Query) -> &Worker {
+        match query {
+            Query::Sql(_) => &self.console,
+            Query::Overview | Query::Detail { .. } => &self.graph,
+            Query::Histogram(_) | Query::Position { .. } | Query::Find { .. } => &self.scan,
+            Query::Count(_) | Query::Page { .. } => &self.browse,
+        }
+    }
+}
+
+struct Loop {
+    app: App,
+    workers: Workers,
     bookmarks: Option<PathBuf>,
 }
 
@@ -169,12 +203,7 @@ impl Loop {
         for effect in effects {
             match effect {
                 Effect::Send(request) => {
-                    let worker = match request.query {
-                        Query::Sql(_) => &self.console,
-                        Query::Overview | Query::Detail(_) => &self.graph,
-                        _ => &self.browse,
-                    };
-                    if !worker.send(request) {
+                    if !self.workers.for_query(&request.query).send(request) {
                         self.app
                             .complain("a query worker stopped; restart onus tui");
                     }

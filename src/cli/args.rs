@@ -62,6 +62,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Recompute drift, findings and accountability (ingest does this by itself)
     Analyze,
+    /// Rebuild the timeline index the TUI browses (ingest does this by itself)
+    Reindex,
     /// List findings, most severe first
     Findings(FindingsArgs),
     /// Show who is accountable for each task with findings

@@ -31,6 +31,7 @@ pub(super) fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Timeline(args) => timeline(&global.db, &args),
         Command::Graph(args) => graph(&global.db, &args),
         Command::Analyze => analyze(&global.db),
+        Command::Reindex => reindex(&global.db),
         Command::Findings(args) => super::findings::findings(&global.db, &args),
         Command::Accountability(args) => super::findings::accountability(&global.db, &args),
         Command::Report(args) => super::reporting::report(&global.db, &args),
@@ -493,6 +494,17 @@ fn graph(db: &std::path::Path, args: &GraphArgs) -> Result<u8, CliError> {
         }
     }
     out.flush()?;
+    Ok(exit::OK)
+}
+
+fn reindex(db: &std::path::Path) -> Result<u8, CliError> {
+    let mut store = open(db, Access::ReadWrite)?;
+    store.rebuild_timeline_index()?;
+    let events = store.timeline_index_events()?;
+    writeln!(
+        io::stdout().lock(),
+        "timeline index rebuilt: {events} events"
+    )?;
     Ok(exit::OK)
 }
 

@@ -45,6 +45,15 @@ pub(super) struct ByPrincipal {
 impl GraphInputs {
     /// Reads the inputs from the store.
     pub fn load(store: &Store) -> Result<Self, StoreError> {
+        let mut inputs = Self::load_without_actions(store)?;
+        inputs.actions = store.actions()?;
+        Ok(inputs)
+    }
+
+    /// Reads everything but the actions: enough for chains, authority and the graph's own
+    /// findings about edges, without holding every action of the evidence in memory (the
+    /// action checks, amplification and depth, then find nothing).
+    pub fn load_without_actions(store: &Store) -> Result<Self, StoreError> {
         let max_depth = store
             .policy()?
             .into_iter()
@@ -61,7 +70,7 @@ impl GraphInputs {
             owners: store.owner_assignments()?,
             tasks: store.tasks()?,
             task_starts: store.task_starts()?,
-            actions: store.actions()?,
+            actions: Vec::new(),
             max_depth,
             index: OnceLock::new(),
         })

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/V001__init.sql")),
     (2, include_str!("migrations/V002__delegation_details.sql")),
     (3, include_str!("migrations/V003__analysis.sql")),
+    (4, include_str!("migrations/V004__timeline_index.sql")),
 ];
 
 /// How many migrations this build knows.
@@ -81,6 +82,12 @@ pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
     }
     if pending == 0 {
         return Ok(());
+    }
+    // Derived tables a migration adds are filled from what the database already holds, in the
+    // same transaction (nothing to do for a new database).
+    if !applied.contains(&4) {
+        script.push_str(super::timeline_index::REBUILD_TIMELINE_SQL);
+        script.push_str(super::timeline_index::REBUILD_MARKS_SQL);
     }
     script.push_str("COMMIT;");
     if let Err(source) = conn.execute_batch(&script) {

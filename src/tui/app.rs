@@ -432,7 +432,7 @@ impl App {
     fn open(&mut self) -> Vec<Effect> {
         match self.view {
             View::Timeline => {
-                let Some(id) = self.timeline.current().map(|r| r.id.clone()) else {
+                let Some((id, pos)) = self.timeline.current().map(|r| (r.id.clone(), r.pos)) else {
                     // On a slow machine or a big store the row may still be on its way: keep
                     // the key instead of dropping it.
                     if self.pending.contains_key(&Slot::Page)
@@ -447,7 +447,7 @@ impl App {
                 };
                 self.timeline.open_when_loaded = false;
                 self.view = View::Detail;
-                self.open_detail(id)
+                self.open_detail(id, Some(pos))
             }
             View::Detail => Vec::new(),
             View::Graph => {
@@ -504,9 +504,9 @@ impl App {
         }
     }
 
-    fn open_detail(&mut self, id: String) -> Vec<Effect> {
+    fn open_detail(&mut self, id: String, pos: Option<u64>) -> Vec<Effect> {
         self.detail_scroll = 0;
-        vec![self.request(Query::Detail(id))]
+        vec![self.request(Query::Detail { id, pos })]
     }
 
     /// The event the investigator is looking at: the detail's in the detail view, else the

@@ -19,8 +19,8 @@ use ratatui::backend::TestBackend;
 use super::app::App;
 use super::event::Event;
 use super::keymap::Keymap;
-use super::worker::{Slot, Worker};
-use super::{Loop, TuiError, view};
+use super::worker::Slot;
+use super::{Loop, TuiError, Workers, view};
 use crate::store::Store;
 
 /// What to press, and how often.
@@ -152,24 +152,20 @@ fn settled(app: &App) -> bool {
 }
 
 /// Opens the TUI on `store` without a terminal and times the key script of docs/benchmarks.md:
-/// page down from the top, `G` and `g`, page up near the end (deep positions), a search and `n`,
-/// and applying and clearing a filter.
+/// a row down, page down from the top, opening the event detail, `G` and `g`, page up near the
+/// end (deep positions), `d` to the drift points, a search and `n`, and applying and clearing a
+/// filter.
 pub fn measure(store: &Store, options: &HarnessOptions) -> Result<HarnessReport, TuiError> {
     let started = Instant::now();
     let keymap = Keymap::builtin()?;
     let (tx, rx) = mpsc::channel();
-    let browse = Worker::spawn("query", store.try_clone()?, tx.clone())?;
-    let graph = Worker::spawn("graph", store.try_clone()?, tx.clone())?;
-    let console_store = store.try_clone()?;
-    console_store.restrict_to_evidence()?;
-    let console = Worker::spawn("sql", console_store, tx)?;
+    let workers = Workers::spawn(store, &tx)?;
+    drop(tx);
     let app = App::new(keymap, "benchmark".to_owned(), options.size);
     let mut h = Harness {
         lp: Loop {
             app,
-            browse,
-            graph,
-            console,
+            workers,
             bookmarks: None,
         },
         rx,
@@ -200,7 +196,14 @@ pub fn measure(store: &Store, options: &HarnessOptions) -> Result<HarnessReport,
         }),
     };
     for _ in 0..n {
+        record("j (down one row)", h.press(KeyCode::Char('j'))?);
+    }
+    for _ in 0..n {
         record("page down (from the top)", h.press(KeyCode::PageDown)?);
+    }
+    for _ in 0..n {
+        record("Enter (event detail)", h.press(KeyCode::Enter)?);
+        h.press(KeyCode::Esc)?;
     }
     for _ in 0..n {
         record("G (jump to end)", h.press(KeyCode::Char('G'))?);
@@ -209,6 +212,10 @@ pub fn measure(store: &Store, options: &HarnessOptions) -> Result<HarnessReport,
     h.press(KeyCode::Char('G'))?;
     for _ in 0..n {
         record("page up (near the end)", h.press(KeyCode::PageUp)?);
+    }
+    h.press(KeyCode::Char('g'))?;
+    for _ in 0..n {
+        record("d (next drift point)", h.press(KeyCode::Char('d'))?);
     }
     h.press(KeyCode::Char('g'))?;
     h.lp.handle(Event::Term(Term::Key(KeyEvent::new(

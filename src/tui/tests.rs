@@ -14,7 +14,6 @@ use super::app::{App, Effect, View};
 use super::keymap::Keymap;
 use super::view;
 use super::worker::{self, Response};
-use crate::graph::DelegationGraph;
 use crate::ingest::{IngestOptions, NoProgress, ingest_paths};
 use crate::model::parse_time;
 use crate::store::{EventFilter, Store, StoredAccountability, StoredDriftPoint, StoredFinding};
@@ -65,7 +64,7 @@ fn evidence_lines() -> Vec<String> {
 
 struct Harness {
     store: Store,
-    graph: Option<DelegationGraph>,
+    worker: worker::WorkerState,
     app: App,
     /// Event ids in timeline order.
     ids: Vec<String>,
@@ -80,7 +79,11 @@ impl Harness {
         let mut store = Store::open_in_memory().expect("store");
         ingest_paths(&mut store, &[log], &IngestOptions::default(), &NoProgress).expect("ingest");
         let ids: Vec<String> = store
-            .event_page(&EventFilter::default(), 0, 100)
+            .event_page(
+                &store.filter_index(&EventFilter::default()).expect("index"),
+                0,
+                100,
+            )
             .expect("page")
             .into_iter()
             .map(|r| r.id)
@@ -136,7 +139,7 @@ impl Harness {
         let app = App::new(Keymap::builtin().expect("keymap"), "test".to_owned(), size);
         let mut h = Self {
             store,
-            graph: None,
+            worker: worker::WorkerState::default(),
             app,
             ids,
             saved: Vec::new(),
@@ -152,7 +155,7 @@ impl Harness {
             match effect {
                 Effect::Send(request) => {
                     let slot = request.query.slot();
-                    let answer = worker::execute(&self.store, &mut self.graph, request.query)
+                    let answer = worker::execute(&self.store, &mut self.worker, request.query)
                         .map_err(|e| e.to_string());
                     queue.extend(self.app.receive(Response {
                         generation: request.generation,

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::graph::{DelegationGraph, Edge, GraphFinding, GraphFindingKind};
+use crate::graph::{DelegationGraph, Edge};
 use crate::model::{OwnerRole, Timestamp};
 
 /// The edge a tree row was reached through.
@@ -39,13 +39,12 @@ pub struct TreeRow {
     pub repeated: bool,
 }
 
-/// Builds the rows, roots in id order and children in time order.
-pub fn build_tree(graph: &DelegationGraph, findings: &[GraphFinding]) -> Vec<TreeRow> {
-    // (principal, task) pairs with a scope amplification finding.
-    let amplified: BTreeSet<(&str, Option<&str>)> = findings
+/// Builds the rows, roots in id order and children in time order. `amplified` lists the
+/// (principal, task) pairs that amplified their scope, as the stored findings tell.
+pub fn build_tree(graph: &DelegationGraph, amplified: &[(String, Option<String>)]) -> Vec<TreeRow> {
+    let amplified: BTreeSet<(&str, Option<&str>)> = amplified
         .iter()
-        .filter(|f| f.kind == GraphFindingKind::ScopeAmplification)
-        .map(|f| (f.principal.as_str(), f.task.as_deref()))
+        .map(|(p, t)| (p.as_str(), t.as_deref()))
         .collect();
     let edges = graph.edges(None, None);
     let mut children: BTreeMap<&str, Vec<&Edge>> = BTreeMap::new();

@@ -12,10 +12,12 @@ use std::thread;
 
 use super::event::Event;
 use super::tree::{TreeRow, build_tree};
+use crate::analysis::catalogue::DELEG_AMPLIFICATION;
 use crate::graph::{Chain, DelegationGraph, GraphFinding, GraphInputs};
 use crate::store::{
-    ConsoleResult, ConsoleRun, Direction, EventDetail, EventFilter, Histogram, PageRow, Store,
-    StoredAccountability, StoredDriftPoint, StoredFinding, Target, TaskDeclaration,
+    ConsoleResult, ConsoleRun, Direction, EventDetail, EventFilter, FilterIndex, Histogram,
+    PageRow, Store, StoreError, StoredAccountability, StoredDriftPoint, StoredFinding, Target,
+    TaskDeclaration,
 };
 
 /// Rows the SQL console keeps from one query.
@@ -47,15 +49,19 @@ pub enum Query {
         filter: EventFilter,
         id: String,
     },
-    /// The next event matching `target` from event `from`, wrapping around once.
+    /// The next event matching `target` from timeline position `from`, wrapping around once.
     Find {
         filter: EventFilter,
         target: Target,
-        from: Option<String>,
+        from: Option<u64>,
         direction: Direction,
         purpose: FindPurpose,
     },
-    Detail(String),
+    /// An event's detail; `pos` is its timeline position when known (a faster lookup).
+    Detail {
+        id: String,
+        pos: Option<u64>,
+    },
     /// The delegation graph, findings, accountability records and drift points.
     Overview,
     Sql(String),
@@ -80,7 +86,7 @@ impl Query {
             Self::Page { .. } => Slot::Page,
             Self::Histogram(_) => Slot::Histogram,
             Self::Position { .. } | Self::Find { .. } => Slot::Jump,
-            Self::Detail(_) => Slot::Detail,
+            Self::Detail { .. } => Slot::Detail,
             Self::Overview => Slot::Overview,
             Self::Sql(_) => Slot::Sql,
         }
@@ -111,8 +117,11 @@ pub struct DetailAnswer {
 pub struct Overview {
     /// The tree, or why the graph could not be built.
     pub tree: Result<Vec<TreeRow>, String>,
+    /// Whether the drift/accountability analysis has written its results.
+    pub analysed: bool,
     pub findings: Vec<StoredFinding>,
-    /// What the delegation graph alone shows (computed now, not read from the store).
+    /// When the analysis has not run: what the delegation graph's edges alone show (computed
+    /// now, not read from the store; the checks of actions need the analysis).
     pub graph_findings: Vec<GraphFinding>,
     pub accountability: Vec<StoredAccountability>,
     pub drift_points: Vec<StoredDriftPoint>,
@@ -184,8 +193,27 @@ impl Worker {
     }
 }
 
+/// What a worker keeps between requests.
+#[derive(Debug, Default)]
+pub struct WorkerState {
+    /// Built by the first `Overview`, kept for event details.
+    graph: Option<DelegationGraph>,
+    /// The last filter's index: pages, counts and searches under one filter reuse it.
+    index: Option<FilterIndex>,
+}
+
+impl WorkerState {
+    fn index(&mut self, store: &Store, filter: &EventFilter) -> Result<&FilterIndex, StoreError> {
+        let index = match self.index.take() {
+            Some(i) if i.filter() == filter => i,
+            _ => store.filter_index(filter)?,
+        };
+        Ok(self.index.insert(index))
+    }
+}
+
 fn serve(store: &Store, rx: &Receiver<Request>, events: &Sender<Event>) {
-    let mut graph: Option<DelegationGraph> = None;
+    let mut state = WorkerState::default();
     while let Ok(first) = rx.recv() {
         let mut queued = vec![first];
         queued.extend(rx.try_iter());
@@ -196,7 +224,7 @@ fn serve(store: &Store, rx: &Receiver<Request>, events: &Sender<Event>) {
         }
         for request in latest {
             let slot = request.query.slot();
-            let run = std::panic::AssertUnwindSafe(|| execute(store, &mut graph, request.query));
+            let run = std::panic::AssertUnwindSafe(|| execute(store, &mut state, request.query));
             let answer = match std::panic::catch_unwind(run) {
                 Ok(result) => result.map_err(|e| e.to_string()),
                 Err(panic) => Err(format!(
@@ -220,25 +248,21 @@ fn serve(store: &Store, rx: &Receiver<Request>, events: &Sender<Event>) {
     }
 }
 
-/// Runs one query. The graph is built by the first `Overview` and kept for event details.
-pub fn execute(
-    store: &Store,
-    graph: &mut Option<DelegationGraph>,
-    query: Query,
-) -> Result<Answer, crate::store::StoreError> {
+/// Runs one query, with what the worker kept from earlier ones.
+pub fn execute(store: &Store, state: &mut WorkerState, query: Query) -> Result<Answer, StoreError> {
     Ok(match query {
-        Query::Count(filter) => Answer::Count(store.count_events(&filter)?),
+        Query::Count(filter) => Answer::Count(state.index(store, &filter)?.kept()),
         Query::Page {
             filter,
             offset,
             limit,
         } => Answer::Page {
             offset,
-            rows: store.event_page(&filter, offset, limit)?,
+            rows: store.event_page(state.index(store, &filter)?, offset, limit)?,
         },
         Query::Histogram(filter) => Answer::Histogram(store.histogram(&filter, HISTOGRAM_BUCKETS)?),
         Query::Position { filter, id } => {
-            let position = store.event_position(&filter, &id)?;
+            let position = store.event_position(state.index(store, &filter)?, &id)?;
             Answer::Position { id, position }
         }
         Query::Find {
@@ -248,26 +272,27 @@ pub fn execute(
             direction,
             purpose,
         } => {
-            let mut hit = store.find_event(&filter, &target, from.as_deref(), direction)?;
+            let index = state.index(store, &filter)?;
+            let mut hit = store.find_event(index, &target, from, direction)?;
             let mut wrapped = false;
             if hit.is_none() && from.is_some() {
-                hit = store.find_event(&filter, &target, None, direction)?;
+                hit = store.find_event(index, &target, None, direction)?;
                 wrapped = hit.is_some();
             }
             Answer::Found {
-                hit,
+                hit: hit.map(|h| (h.id, h.ordinal)),
                 wrapped,
                 purpose,
             }
         }
-        Query::Detail(id) => {
-            let event = store.event_detail(&id)?;
+        Query::Detail { id, pos } => {
+            let event = store.event_detail(&id, pos)?;
             let tasks = match event.as_ref().and_then(|e| e.field("task")) {
                 Some(task) => store.task_declarations(task)?,
                 None => Vec::new(),
             };
             let chain = event.as_ref().and_then(|e| {
-                let g = graph.as_ref()?;
+                let g = state.graph.as_ref()?;
                 let actor = e.field("actor")?;
                 Some(g.chain(actor, e.field("task"), e.time, e.field("credential")))
             });
@@ -279,18 +304,29 @@ pub fn execute(
             }))
         }
         Query::Overview => {
-            let built = GraphInputs::load(store).map(DelegationGraph::build);
+            let findings = store.stored_findings()?;
+            let analysed = store.analysis_has_run()?;
+            // The graph is built from the delegations, grants and credentials, not from every
+            // action (that would hold the whole evidence in memory): the action checks
+            // (amplification, depth) come from the stored analysis instead.
+            let built = GraphInputs::load_without_actions(store).map(DelegationGraph::build);
             let (tree, graph_findings) = match &built {
                 Ok(g) => {
-                    let findings = g.findings();
-                    (Ok(build_tree(g, &findings)), findings)
+                    let amplified: Vec<(String, Option<String>)> = findings
+                        .iter()
+                        .filter(|f| f.detector == DELEG_AMPLIFICATION.id)
+                        .filter_map(|f| Some((f.principal.clone()?, f.task.clone())))
+                        .collect();
+                    let graph_findings = if analysed { Vec::new() } else { g.findings() };
+                    (Ok(build_tree(g, &amplified)), graph_findings)
                 }
                 Err(e) => (Err(e.to_string()), Vec::new()),
             };
-            *graph = built.ok();
+            state.graph = built.ok();
             Answer::Overview(Box::new(Overview {
                 tree,
-                findings: store.stored_findings()?,
+                analysed,
+                findings,
                 graph_findings,
                 accountability: store.stored_accountability()?,
                 drift_points: store.stored_drift_points()?,

@@ -138,11 +138,14 @@ fn adapter_input(a: Option<&AdapterResult>) -> String {
 
 /// The TUI rows: open times, per-key p50 / p99, peak RSS.
 fn tui_rows(t: Option<&Result<TuiResult, String>>) -> Vec<(String, String)> {
-    const KEYS: [&str; 8] = [
+    const KEYS: [&str; 11] = [
+        "j (down one row)",
         "page down (from the top)",
+        "Enter (event detail)",
         "G (jump to end)",
         "g (jump to start)",
         "page up (near the end)",
+        "d (next drift point)",
         "search (`/` term, Enter)",
         "n (next search hit)",
         "apply a filter (Enter)",

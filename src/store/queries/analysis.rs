@@ -217,12 +217,7 @@ impl Store {
             app.flush()
                 .map_err(StoreError::db("writing accountability"))?;
             drop(app);
-            conn.execute(
-                "INSERT INTO analysis_runs VALUES (now()::TIMESTAMP, ?, (SELECT count(*) FROM events), ?)",
-                params![crate::VERSION, findings.len() as i64],
-            )
-            .map_err(StoreError::db("recording the analysis run"))?;
-            Ok(())
+            record_analysis_run(conn, findings.len())
         })();
         match result {
             Ok(()) => conn
@@ -309,4 +304,19 @@ impl Store {
         )?;
         Ok(out)
     }
+}
+
+/// The last writes of an analysis, inside its transaction: the run itself, and the timeline
+/// marks of the events its results point at.
+fn record_analysis_run(conn: &duckdb::Connection, findings: usize) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO analysis_runs VALUES (now()::TIMESTAMP, ?, (SELECT count(*) FROM events), ?)",
+        params![crate::VERSION, findings as i64],
+    )
+    .map_err(StoreError::db("recording the analysis run"))?;
+    conn.execute_batch(crate::store::timeline_index::REBUILD_MARKS_SQL)
+        .map_err(StoreError::db(
+            "marking the analysed events in the timeline index",
+        ))?;
+    Ok(())
 }

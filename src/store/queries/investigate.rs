@@ -114,6 +114,13 @@ impl Store {
         )
     }
 
+    /// Whether an analysis has written its results (even if it found nothing).
+    pub fn analysis_has_run(&self) -> Result<bool, StoreError> {
+        self.conn()
+            .query_row("SELECT count(*) > 0 FROM analysis_runs", [], |r| r.get(0))
+            .map_err(StoreError::db("reading the analysis runs"))
+    }
+
     /// Every drift point, in time order.
     pub fn stored_drift_points(&self) -> Result<Vec<StoredDriftPoint>, StoreError> {
         self.rows(
@@ -249,6 +256,15 @@ impl Store {
                 )
                 .map_err(StoreError::db(context))?;
         }
+        self.conn()
+            .execute(
+                "INSERT INTO analysis_runs VALUES (now()::TIMESTAMP, 'test', (SELECT count(*) FROM events), ?)",
+                params![findings.len() as i64],
+            )
+            .map_err(StoreError::db(context))?;
+        self.conn()
+            .execute_batch(crate::store::timeline_index::REBUILD_MARKS_SQL)
+            .map_err(StoreError::db(context))?;
         Ok(())
     }
 }

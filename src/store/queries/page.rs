@@ -1,10 +1,18 @@
 //! Windowed reads of the timeline for interactive browsing: one page of events by position, the
 //! number of events a filter keeps, where an event sits in that order, the next event matching a
-//! search, and a time histogram. Nothing here reads more than one page of rows into memory, so
-//! the caller's memory does not grow with the evidence.
+//! search, and a time histogram. Nothing here reads more than one page of rows into memory, and
+//! nothing sorts the evidence: every read goes through the timeline index (the `timeline` and
+//! `timeline_marks` tables of migration V004, see [`Store::rebuild_timeline_index`]), whose rows
+//! are stored in timeline order with their position, so a range of positions costs one or two
+//! row groups whatever the number of events.
 //!
 //! The order is always `time, source_id, seq` (ties keep the order of the source file), the same
 //! as `onus timeline`.
+//!
+//! A filter is turned into a [`FilterIndex`]: how many events it keeps in each chunk of
+//! [`CHUNK`] positions. That costs one scan when the filter is applied, and afterwards a page,
+//! a position or a count among the kept events reads only the chunks involved. The index has
+//! one number per chunk (80 for ten million events), so memory stays bounded.
 
 use chrono::DateTime;
 use duckdb::params_from_iter;
@@ -12,6 +20,10 @@ use duckdb::types::{TimeUnit, Value};
 
 use crate::model::Timestamp;
 use crate::store::{Store, StoreError};
+
+/// Positions per chunk of a [`FilterIndex`]: DuckDB's row group size is 122,880 rows, so a chunk
+/// spans one or two row groups of the timeline table.
+pub const CHUNK: u64 = 1 << 17;
 
 /// Which events are browsed. Every set field narrows; `None` does not filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,6 +50,64 @@ impl EventFilter {
     }
 }
 
+/// Where the events a filter keeps lie in the timeline, chunk by chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterIndex {
+    filter: EventFilter,
+    /// Events in the timeline, kept or not.
+    events: u64,
+    /// Positions per chunk.
+    chunk: u64,
+    /// `prefix[c]`: kept events before chunk `c` (one more entry than chunks). `None` when the
+    /// filter keeps every event, so that position and ordinal are the same.
+    prefix: Option<Vec<u64>>,
+}
+
+impl FilterIndex {
+    pub fn filter(&self) -> &EventFilter {
+        &self.filter
+    }
+
+    /// Events the filter keeps.
+    pub fn kept(&self) -> u64 {
+        match &self.prefix {
+            None => self.events,
+            Some(p) => p.last().copied().unwrap_or(0),
+        }
+    }
+
+    /// Events in the timeline, kept or not.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// The chunk holding the kept event number `ordinal`, and the number of kept events before
+    /// that chunk.
+    fn chunk_of(prefix: &[u64], ordinal: u64) -> (u64, u64) {
+        // The last chunk whose prefix is <= ordinal, among chunks that keep something.
+        let c = prefix.partition_point(|&before| before <= ordinal).max(1) - 1;
+        (c as u64, prefix[c])
+    }
+
+    /// The timeline positions `[lo, hi)` that hold the kept events `offset .. offset + limit`,
+    /// and how many kept events in that range come before `offset`.
+    fn span(&self, offset: u64, limit: u64) -> (u64, u64, u64) {
+        let end = offset.saturating_add(limit).min(self.kept());
+        match &self.prefix {
+            None => (offset, end, 0),
+            Some(prefix) => {
+                let (first, before) = Self::chunk_of(prefix, offset);
+                let (last, _) = Self::chunk_of(prefix, end.saturating_sub(1).max(offset));
+                (
+                    first * self.chunk,
+                    (last + 1).saturating_mul(self.chunk),
+                    offset - before,
+                )
+            }
+        }
+    }
+}
+
 /// What a search looks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -45,6 +115,8 @@ pub enum Target {
     Text(String),
     /// Any of these events.
     Ids(Vec<String>),
+    /// Drift points (as the analysis recorded them).
+    DriftPoints,
 }
 
 /// Which way a search goes from its starting event.
@@ -54,9 +126,21 @@ pub enum Direction {
     Backward,
 }
 
+/// An event a search found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub id: String,
+    /// Its place in the whole timeline.
+    pub pos: u64,
+    /// Its place among the events the filter keeps.
+    pub ordinal: u64,
+}
+
 /// One row of a timeline page, with the markers the investigator needs next to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRow {
+    /// Place in the whole timeline (not in the filtered one).
+    pub pos: u64,
     pub id: String,
     pub time: Timestamp,
     pub kind: String,
@@ -87,20 +171,6 @@ pub struct Histogram {
     pub drift_points: Vec<Timestamp>,
 }
 
-/// Severity of each event cited by a finding; referenced by the severity filter and the page.
-const SEVERITY_CTE: &str = "WITH finding_evidence AS (
-        SELECT unnest(from_json(evidence, '[\"VARCHAR\"]')) AS event_id, severity_rank
-        FROM findings),
-    event_severity AS (
-        SELECT event_id, max(severity_rank) AS rank FROM finding_evidence GROUP BY event_id)";
-
-/// The text a free-text filter or search looks in.
-const TEXT_EXPR: &str = "lower(concat_ws(' ', e.id, e.kind, e.actor, e.task, e.action, \
-    e.resource, e.destination, e.target, e.credential, e.outcome, e.content, e.intent, \
-    CAST(e.args AS VARCHAR)))";
-
-const ORDER: &str = "e.time, e.source_id, e.seq";
-
 fn timestamp(t: Timestamp) -> Value {
     Value::Timestamp(TimeUnit::Microsecond, t.timestamp_micros())
 }
@@ -109,15 +179,19 @@ fn micros(n: i64) -> Timestamp {
     DateTime::from_timestamp_micros(n).unwrap_or_default()
 }
 
-/// The `WHERE` condition for `filter` over `events e`, with its parameters in order.
+fn big(n: u64) -> Value {
+    Value::BigInt(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// The `WHERE` condition for `filter` over `timeline t`, with its parameters in order.
 fn condition(filter: &EventFilter) -> (String, Vec<Value>) {
     let mut clauses: Vec<String> = Vec::new();
     let mut args = Vec::new();
     let equal = [
-        ("e.task", &filter.task),
-        ("e.actor", &filter.actor),
-        ("e.kind", &filter.kind),
-        ("e.outcome", &filter.outcome),
+        ("t.task", &filter.task),
+        ("t.actor", &filter.actor),
+        ("t.kind", &filter.kind),
+        ("t.outcome", &filter.outcome),
     ];
     for (column, value) in equal {
         if let Some(v) = value {
@@ -126,19 +200,20 @@ fn condition(filter: &EventFilter) -> (String, Vec<Value>) {
         }
     }
     if let Some(rank) = filter.min_severity {
-        clauses.push("e.id IN (SELECT event_id FROM event_severity WHERE rank >= ?)".to_owned());
+        clauses
+            .push("t.pos IN (SELECT pos FROM timeline_marks WHERE severity_rank >= ?)".to_owned());
         args.push(Value::Int(rank));
     }
     if let Some(since) = filter.since {
-        clauses.push("e.time >= ?".to_owned());
+        clauses.push("t.time >= ?".to_owned());
         args.push(timestamp(since));
     }
     if let Some(until) = filter.until {
-        clauses.push("e.time < ?".to_owned());
+        clauses.push("t.time < ?".to_owned());
         args.push(timestamp(until));
     }
     if let Some(text) = &filter.text {
-        clauses.push(format!("contains({TEXT_EXPR}, ?)"));
+        clauses.push("contains(t.search, ?)".to_owned());
         args.push(Value::Text(text.to_lowercase()));
     }
     if clauses.is_empty() {
@@ -148,76 +223,126 @@ fn condition(filter: &EventFilter) -> (String, Vec<Value>) {
     }
 }
 
-/// `e` comes after (or before) `c` in timeline order.
-fn beyond(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Forward => {
-            "(e.time > c.time OR (e.time = c.time AND (e.source_id > c.source_id \
-             OR (e.source_id = c.source_id AND e.seq > c.seq))))"
-        }
-        Direction::Backward => {
-            "(e.time < c.time OR (e.time = c.time AND (e.source_id < c.source_id \
-             OR (e.source_id = c.source_id AND e.seq < c.seq))))"
-        }
-    }
-}
+/// Severity and drift marks of a page's rows and whether each comes after its task's first
+/// drift point; `page` is a CTE of timeline rows.
+const PAGE_SELECT: &str = "SELECT p.pos, p.id, epoch_us(p.time), p.kind, p.actor, p.task, p.action,
+            p.action_class, p.resource, p.destination, p.outcome, m.severity_rank,
+            coalesce(m.drift_point, false), coalesce(p.time >= d.time, false)
+     FROM page p
+     LEFT JOIN timeline_marks m ON m.pos = p.pos
+     LEFT JOIN (SELECT task, min(time) AS time FROM drift_points GROUP BY task) d ON d.task = p.task
+     ORDER BY p.pos";
 
 impl Store {
-    /// Number of events `filter` keeps.
-    pub fn count_events(&self, filter: &EventFilter) -> Result<u64, StoreError> {
-        let (cond, args) = condition(filter);
-        let sql = format!("{SEVERITY_CTE} SELECT count(*) FROM events e WHERE {cond}");
-        self.conn()
-            .query_row(&sql, params_from_iter(args.iter()), |r| r.get::<_, i64>(0))
-            .map(|n| n as u64)
-            .map_err(StoreError::db("counting events"))
+    /// Where the events `filter` keeps are, for [`Store::event_page`] and the other reads that
+    /// take a [`FilterIndex`]. One scan of the timeline when the filter narrows; none when it
+    /// keeps everything.
+    pub fn filter_index(&self, filter: &EventFilter) -> Result<FilterIndex, StoreError> {
+        self.filter_index_in_chunks(filter, CHUNK)
     }
 
-    /// At most `limit` events kept by `filter`, starting at position `offset` (0-based) in
-    /// timeline order.
-    pub fn event_page(
+    pub(crate) fn filter_index_in_chunks(
         &self,
         filter: &EventFilter,
+        chunk: u64,
+    ) -> Result<FilterIndex, StoreError> {
+        let events = self.timeline_index_events()?;
+        let chunk = chunk.max(1);
+        let prefix = if filter.is_empty() {
+            None
+        } else {
+            let context = "counting the events a filter keeps";
+            let (cond, mut args) = condition(filter);
+            let sql = format!(
+                "SELECT t.pos // ?, count(*) FROM timeline t WHERE {cond} GROUP BY 1 ORDER BY 1"
+            );
+            args.insert(0, big(chunk));
+            let mut stmt = self.conn().prepare(&sql).map_err(StoreError::db(context))?;
+            let rows = stmt
+                .query_map(params_from_iter(args.iter()), |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                })
+                .map_err(StoreError::db(context))?;
+            let chunks = usize::try_from(events.div_ceil(chunk)).unwrap_or(usize::MAX);
+            let mut counts = vec![0u64; chunks];
+            for row in rows {
+                let (c, n) = row.map_err(StoreError::db(context))?;
+                let slot = usize::try_from(c).ok().and_then(|c| counts.get_mut(c));
+                match slot {
+                    Some(slot) => *slot = n as u64,
+                    None => {
+                        return Err(StoreError::Inconsistent(format!(
+                            "timeline position chunk {c} is past the {events} indexed events"
+                        )));
+                    }
+                }
+            }
+            let mut prefix = Vec::with_capacity(chunks + 1);
+            let mut sum = 0;
+            prefix.push(0);
+            for n in counts {
+                sum += n;
+                prefix.push(sum);
+            }
+            Some(prefix)
+        };
+        Ok(FilterIndex {
+            filter: filter.clone(),
+            events,
+            chunk,
+            prefix,
+        })
+    }
+
+    /// Number of events `filter` keeps.
+    pub fn count_events(&self, filter: &EventFilter) -> Result<u64, StoreError> {
+        Ok(self.filter_index(filter)?.kept())
+    }
+
+    /// At most `limit` events kept by `index`'s filter, starting at position `offset` (0-based)
+    /// among them, in timeline order.
+    pub fn event_page(
+        &self,
+        index: &FilterIndex,
         offset: u64,
         limit: u64,
     ) -> Result<Vec<PageRow>, StoreError> {
-        let (cond, mut args) = condition(filter);
-        args.push(Value::BigInt(i64::try_from(limit).unwrap_or(i64::MAX)));
-        args.push(Value::BigInt(i64::try_from(offset).unwrap_or(i64::MAX)));
+        if offset >= index.kept() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (lo, hi, skip) = index.span(offset, limit);
+        let (cond, mut args) = condition(&index.filter);
+        args.push(big(limit));
+        args.push(big(skip));
+        // Positions are written into the SQL (they are numbers) rather than bound: a literal range
+        // is what DuckDB turns into a table filter that skips row groups by their zone maps.
         let sql = format!(
-            "{SEVERITY_CTE},
-             first_drift AS (SELECT task, min(time) AS time FROM drift_points GROUP BY task),
-             page AS (
-                 SELECT e.id, e.time, e.source_id, e.seq, e.kind, e.actor, e.task, e.action,
-                        e.action_class, e.resource, e.destination, e.outcome
-                 FROM events e WHERE {cond} ORDER BY {ORDER} LIMIT ? OFFSET ?)
-             SELECT p.id, epoch_us(p.time), p.kind, p.actor, p.task, p.action, p.action_class,
-                    p.resource, p.destination, p.outcome, s.rank,
-                    p.id IN (SELECT event_id FROM drift_points),
-                    coalesce(p.time >= d.time, false)
-             FROM page p
-             LEFT JOIN event_severity s ON s.event_id = p.id
-             LEFT JOIN first_drift d ON d.task = p.task
-             ORDER BY p.time, p.source_id, p.seq"
+            "WITH page AS (
+                 SELECT t.pos, t.id, t.time, t.kind, t.actor, t.task, t.action, t.action_class,
+                        t.resource, t.destination, t.outcome
+                 FROM timeline t WHERE t.pos >= {lo} AND t.pos < {hi} AND {cond}
+                 ORDER BY t.pos LIMIT ? OFFSET ?)
+             {PAGE_SELECT}"
         );
         let context = "reading a timeline page";
         let mut stmt = self.conn().prepare(&sql).map_err(StoreError::db(context))?;
         let rows = stmt
             .query_map(params_from_iter(args.iter()), |r| {
                 Ok(PageRow {
-                    id: r.get(0)?,
-                    time: micros(r.get(1)?),
-                    kind: r.get(2)?,
-                    actor: r.get(3)?,
-                    task: r.get(4)?,
-                    action: r.get(5)?,
-                    action_class: r.get(6)?,
-                    resource: r.get(7)?,
-                    destination: r.get(8)?,
-                    outcome: r.get(9)?,
-                    severity_rank: r.get(10)?,
-                    drift_point: r.get(11)?,
-                    after_drift: r.get(12)?,
+                    pos: r.get::<_, i64>(0)? as u64,
+                    id: r.get(1)?,
+                    time: micros(r.get(2)?),
+                    kind: r.get(3)?,
+                    actor: r.get(4)?,
+                    task: r.get(5)?,
+                    action: r.get(6)?,
+                    action_class: r.get(7)?,
+                    resource: r.get(8)?,
+                    destination: r.get(9)?,
+                    outcome: r.get(10)?,
+                    severity_rank: r.get(11)?,
+                    drift_point: r.get(12)?,
+                    after_drift: r.get(13)?,
                 })
             })
             .map_err(StoreError::db(context))?;
@@ -225,86 +350,173 @@ impl Store {
             .map_err(StoreError::db(context))
     }
 
-    /// Position (0-based) of event `id` among the events `filter` keeps; `None` when the
-    /// filter hides it or it does not exist.
-    pub fn event_position(
-        &self,
-        filter: &EventFilter,
-        id: &str,
-    ) -> Result<Option<u64>, StoreError> {
-        let (cond, args) = condition(filter);
-        let before = beyond(Direction::Backward);
+    /// Place among the events `index` keeps of the event at timeline position `pos`; `None`
+    /// when the filter hides it.
+    pub fn ordinal_of(&self, index: &FilterIndex, pos: u64) -> Result<Option<u64>, StoreError> {
+        if pos >= index.events {
+            return Ok(None);
+        }
+        let Some(prefix) = &index.prefix else {
+            return Ok(Some(pos));
+        };
+        let chunk = pos / index.chunk;
+        let start = chunk * index.chunk;
+        let (cond, args) = condition(&index.filter);
         let sql = format!(
-            "{SEVERITY_CTE},
-             target AS (SELECT e.time, e.source_id, e.seq FROM events e WHERE e.id = ? AND {cond})
-             SELECT count(*) FILTER (WHERE {before}), (SELECT count(*) FROM target)
-             FROM events e, target c WHERE {cond}"
+            "SELECT count(*) FILTER (WHERE t.pos < {pos}), count(*) FILTER (WHERE t.pos = {pos})
+             FROM timeline t WHERE t.pos >= {start} AND t.pos <= {pos} AND {cond}"
         );
-        let mut all = vec![Value::Text(id.to_owned())];
-        all.extend(args.iter().cloned());
-        all.extend(args);
-        let (position, found) = self
+        let (before, kept) = self
             .conn()
-            .query_row(&sql, params_from_iter(all.iter()), |r| {
+            .query_row(&sql, params_from_iter(args.iter()), |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
             })
             .map_err(StoreError::db("locating an event"))?;
-        Ok((found > 0).then_some(position as u64))
+        let before_chunk = usize::try_from(chunk)
+            .ok()
+            .and_then(|c| prefix.get(c))
+            .copied()
+            .unwrap_or(0);
+        Ok((kept > 0).then_some(before_chunk + before as u64))
     }
 
-    /// The first event kept by `filter` that matches `target`, going `direction` from event
-    /// `from` (exclusive), or from the start (end, going backward) when `from` is `None`.
-    /// Returns its id and position.
+    /// Timeline position of event `id`, if it exists. Events the analysis points at are found
+    /// in the small marks table; any other id costs a scan of the timeline's ids.
+    pub fn timeline_pos(&self, id: &str) -> Result<Option<u64>, StoreError> {
+        let context = "locating an event";
+        for sql in [
+            "SELECT pos FROM timeline_marks WHERE event_id = ? LIMIT 1",
+            "SELECT pos FROM timeline WHERE id = ? LIMIT 1",
+        ] {
+            let mut stmt = self.conn().prepare(sql).map_err(StoreError::db(context))?;
+            let mut rows = stmt.query([id]).map_err(StoreError::db(context))?;
+            if let Some(row) = rows.next().map_err(StoreError::db(context))? {
+                let pos: i64 = row.get(0).map_err(StoreError::db(context))?;
+                return Ok(Some(pos as u64));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Place of event `id` among the events `index` keeps; `None` when the filter hides it or
+    /// it does not exist.
+    pub fn event_position(&self, index: &FilterIndex, id: &str) -> Result<Option<u64>, StoreError> {
+        match self.timeline_pos(id)? {
+            Some(pos) => self.ordinal_of(index, pos),
+            None => Ok(None),
+        }
+    }
+
+    /// The first event kept by `index`'s filter that matches `target`, going `direction` from
+    /// timeline position `from` (exclusive), or from the start (the end, going backward) when
+    /// `from` is `None`.
+    ///
+    /// The timeline is read in windows that double from one chunk, so the cost grows with the
+    /// distance to the hit, not with the size of the evidence.
     pub fn find_event(
         &self,
-        filter: &EventFilter,
+        index: &FilterIndex,
         target: &Target,
-        from: Option<&str>,
+        from: Option<u64>,
         direction: Direction,
-    ) -> Result<Option<(String, u64)>, StoreError> {
-        let (cond, args) = condition(filter);
+    ) -> Result<Option<Hit>, StoreError> {
+        if *target == Target::DriftPoints && index.prefix.is_none() {
+            return self.next_drift_point(from, direction, index.events);
+        }
         let (hit, hit_args): (String, Vec<Value>) = match target {
             Target::Text(text) => (
-                format!("contains({TEXT_EXPR}, ?)"),
+                "contains(t.search, ?)".to_owned(),
                 vec![Value::Text(text.to_lowercase())],
             ),
             Target::Ids(ids) if ids.is_empty() => return Ok(None),
             Target::Ids(ids) => (
-                format!("e.id IN ({})", vec!["?"; ids.len()].join(", ")),
+                format!("t.id IN ({})", vec!["?"; ids.len()].join(", ")),
                 ids.iter().map(|i| Value::Text(i.clone())).collect(),
             ),
+            Target::DriftPoints => (
+                "t.pos IN (SELECT pos FROM timeline_marks WHERE drift_point)".to_owned(),
+                Vec::new(),
+            ),
         };
+        let (cond, cond_args) = condition(&index.filter);
         let order = match direction {
-            Direction::Forward => "e.time, e.source_id, e.seq",
-            Direction::Backward => "e.time DESC, e.source_id DESC, e.seq DESC",
+            Direction::Forward => "t.pos",
+            Direction::Backward => "t.pos DESC",
         };
-        let mut all = Vec::new();
-        let start = match from {
-            Some(id) => {
-                all.push(Value::Text(id.to_owned()));
-                format!(
-                    ", (SELECT time, source_id, seq FROM events WHERE id = ?) c WHERE {} AND",
-                    beyond(direction)
-                )
-            }
-            None => " WHERE".to_owned(),
-        };
-        all.extend(args.iter().cloned());
-        all.extend(hit_args);
-        let sql = format!(
-            "{SEVERITY_CTE} SELECT e.id FROM events e{start} {cond} AND {hit}
-             ORDER BY {order} LIMIT 1"
-        );
         let context = "searching the timeline";
-        let mut stmt = self.conn().prepare(&sql).map_err(StoreError::db(context))?;
-        let mut rows = stmt
-            .query(params_from_iter(all.iter()))
-            .map_err(StoreError::db(context))?;
+        let mut args = cond_args;
+        args.extend(hit_args);
+        let events = index.events;
+        // The window [lo, hi) still to search, as it shrinks from the starting side.
+        let (mut lo, mut hi) = match (direction, from) {
+            (Direction::Forward, Some(p)) => (p.saturating_add(1), events),
+            (Direction::Backward, Some(p)) => (0, p.min(events)),
+            (_, None) => (0, events),
+        };
+        let mut width = index.chunk;
+        while lo < hi {
+            let (a, b) = match direction {
+                Direction::Forward => (lo, lo.saturating_add(width).min(hi)),
+                Direction::Backward => (hi.saturating_sub(width).max(lo), hi),
+            };
+            let sql = format!(
+                "SELECT t.pos, t.id FROM timeline t
+                 WHERE t.pos >= {a} AND t.pos < {b} AND {cond} AND {hit}
+                 ORDER BY {order} LIMIT 1"
+            );
+            let mut stmt = self.conn().prepare(&sql).map_err(StoreError::db(context))?;
+            let mut rows = stmt
+                .query(params_from_iter(args.iter()))
+                .map_err(StoreError::db(context))?;
+            if let Some(row) = rows.next().map_err(StoreError::db(context))? {
+                let pos = row.get::<_, i64>(0).map_err(StoreError::db(context))? as u64;
+                let id: String = row.get(1).map_err(StoreError::db(context))?;
+                drop(rows);
+                drop(stmt);
+                return Ok(self
+                    .ordinal_of(index, pos)?
+                    .map(|ordinal| Hit { id, pos, ordinal }));
+            }
+            match direction {
+                Direction::Forward => lo = b,
+                Direction::Backward => hi = a,
+            }
+            width = width.saturating_mul(2);
+        }
+        Ok(None)
+    }
+
+    /// The next drift point from `from` when no filter applies: read from the marks alone.
+    fn next_drift_point(
+        &self,
+        from: Option<u64>,
+        direction: Direction,
+        events: u64,
+    ) -> Result<Option<Hit>, StoreError> {
+        let (sql, start) = match direction {
+            Direction::Forward => (
+                "SELECT pos, event_id FROM timeline_marks WHERE drift_point AND pos > ?
+                 ORDER BY pos LIMIT 1",
+                from.map_or(-1, |p| i64::try_from(p).unwrap_or(i64::MAX)),
+            ),
+            Direction::Backward => (
+                "SELECT pos, event_id FROM timeline_marks WHERE drift_point AND pos < ?
+                 ORDER BY pos DESC LIMIT 1",
+                i64::try_from(from.unwrap_or(events)).unwrap_or(i64::MAX),
+            ),
+        };
+        let context = "finding a drift point";
+        let mut stmt = self.conn().prepare(sql).map_err(StoreError::db(context))?;
+        let mut rows = stmt.query([start]).map_err(StoreError::db(context))?;
         let Some(row) = rows.next().map_err(StoreError::db(context))? else {
             return Ok(None);
         };
-        let id: String = row.get(0).map_err(StoreError::db(context))?;
-        Ok(self.event_position(filter, &id)?.map(|pos| (id, pos)))
+        let pos = row.get::<_, i64>(0).map_err(StoreError::db(context))? as u64;
+        Ok(Some(Hit {
+            id: row.get(1).map_err(StoreError::db(context))?,
+            pos,
+            ordinal: pos,
+        }))
     }
 
     /// How the events `filter` keeps spread over `buckets` equal slices of their time span.
@@ -312,13 +524,16 @@ impl Store {
         let context = "building the time histogram";
         let (cond, args) = condition(filter);
         let buckets = buckets.max(1);
+        // The timeline is in time order: its first and last kept rows give the span.
         let span_sql = format!(
-            "{SEVERITY_CTE} SELECT min(epoch_us(e.time)), max(epoch_us(e.time))
-             FROM events e WHERE {cond}"
+            "SELECT (SELECT epoch_us(t.time) FROM timeline t WHERE {cond} ORDER BY t.pos LIMIT 1),
+                    (SELECT epoch_us(t.time) FROM timeline t WHERE {cond} ORDER BY t.pos DESC LIMIT 1)"
         );
+        let mut span_args = args.clone();
+        span_args.extend(args.iter().cloned());
         let (lo, hi): (Option<i64>, Option<i64>) = self
             .conn()
-            .query_row(&span_sql, params_from_iter(args.iter()), |r| {
+            .query_row(&span_sql, params_from_iter(span_args.iter()), |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .map_err(StoreError::db(context))?;
@@ -330,8 +545,8 @@ impl Store {
             out.span = Some((micros(lo), micros(hi)));
             let width = hi - lo + 1;
             let sql = format!(
-                "{SEVERITY_CTE} SELECT (epoch_us(e.time) - ?) * ? // ?, count(*)
-                 FROM events e WHERE {cond} GROUP BY 1"
+                "SELECT (epoch_us(t.time) - ?) * ? // ?, count(*)
+                 FROM timeline t WHERE {cond} GROUP BY 1"
             );
             let mut all = vec![
                 Value::BigInt(lo),

@@ -154,7 +154,7 @@ impl App {
     }
 
     fn set_overview(&mut self, overview: Overview) {
-        self.findings_from_graph = overview.findings.is_empty();
+        self.findings_from_graph = !overview.analysed;
         self.findings = if self.findings_from_graph {
             overview
                 .graph_findings

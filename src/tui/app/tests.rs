@@ -34,6 +34,7 @@ fn generation_of(effects: &[Effect], slot: Slot) -> u64 {
 fn rows(offset: u64, n: u64) -> Vec<PageRow> {
     (offset..offset + n)
         .map(|i| PageRow {
+            pos: i,
             id: format!("e{i}"),
             time: chrono::DateTime::from_timestamp(1_700_000_000 + i as i64, 0).unwrap_or_default(),
             kind: "tool.call".to_owned(),
@@ -165,6 +166,7 @@ fn drift_without_drift_points_says_so() {
     let start = app.start();
     let overview = Overview {
         tree: Ok(Vec::new()),
+        analysed: true,
         findings: Vec::new(),
         graph_findings: Vec::new(),
         accountability: Vec::new(),
@@ -179,6 +181,43 @@ fn drift_without_drift_points_says_so() {
     assert!(app.update(Action::NextDrift).is_empty());
     let message = app.message.clone().expect("a message");
     assert!(message.error && message.text.contains("no drift points"));
+}
+
+#[test]
+fn drift_before_the_overview_has_loaded_asks_the_timeline_index() {
+    let mut app = app();
+    let start = app.start();
+    let count = generation_of(&start, Slot::Count);
+    answer(&mut app, count, Slot::Count, Answer::Count(50));
+    let page = generation_of(&start, Slot::Page);
+    answer(
+        &mut app,
+        page,
+        Slot::Page,
+        Answer::Page {
+            offset: 0,
+            rows: rows(0, 50),
+        },
+    );
+    app.update(Action::Down);
+    app.update(Action::Down);
+    let effects = app.update(Action::NextDrift);
+    let find = sent(&effects)
+        .into_iter()
+        .find(|r| r.query.slot() == Slot::Jump)
+        .expect("a search is sent without waiting for the overview");
+    match &find.query {
+        Query::Find { target, from, .. } => {
+            assert_eq!(*target, crate::store::Target::DriftPoints);
+            assert_eq!(
+                *from,
+                Some(2),
+                "starts from the selected row's timeline position"
+            );
+        }
+        other => panic!("unexpected query {other:?}"),
+    }
+    assert!(app.message.is_none(), "no complaint about the overview");
 }
 
 #[test]
@@ -206,9 +245,11 @@ fn enter_before_the_row_has_loaded_opens_it_when_it_arrives() {
     );
     assert_eq!(app.view, View::Detail, "the key was kept, not dropped");
     assert!(
-        sent(&effects)
-            .iter()
-            .any(|r| r.query == Query::Detail("e0".to_owned())),
+        sent(&effects).iter().any(|r| r.query
+            == Query::Detail {
+                id: "e0".to_owned(),
+                pos: Some(0)
+            }),
         "the selected event's detail is asked for: {effects:?}"
     );
     assert!(!app.timeline.open_when_loaded);

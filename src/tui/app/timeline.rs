@@ -126,27 +126,23 @@ impl App {
         })]
     }
 
-    fn current_event_in_timeline(&self) -> Option<String> {
-        self.timeline.current().map(|r| r.id.clone())
+    /// Timeline position of the selected event, where searches start.
+    fn current_event_in_timeline(&self) -> Option<u64> {
+        self.timeline.current().map(|r| r.pos)
     }
 
+    /// Goes to the next (previous) drift point. It does not wait for the overview: the timeline
+    /// index knows where the drift points are.
     pub(super) fn drift(&mut self, direction: Direction) -> Vec<Effect> {
-        let Some(Ok(overview)) = &self.overview else {
-            self.complain("the drift points are not loaded (yet)");
-            return Vec::new();
-        };
-        let ids: Vec<String> = overview
-            .drift_points
-            .iter()
-            .map(|d| d.event_id.clone())
-            .collect();
-        if ids.is_empty() {
+        if let Some(Ok(overview)) = &self.overview
+            && overview.drift_points.is_empty()
+        {
             self.complain(
                 "no drift points in this database (the drift analysis has not recorded any)",
             );
             return Vec::new();
         }
-        self.find(Target::Ids(ids), direction, FindPurpose::Drift)
+        self.find(Target::DriftPoints, direction, FindPurpose::Drift)
     }
 
     pub(super) fn bookmark_jump(&mut self, direction: Direction) -> Vec<Effect> {

@@ -22,7 +22,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     if app.findings.is_empty() {
         placeholder(
-            "No findings: the findings table is empty and the delegation graph shows none.",
+            if app.findings_from_graph {
+                "No findings: the analysis has not run on this database (`onus analyze` runs \
+                 it) and the delegation graph's hand-offs show none."
+            } else {
+                "No findings: the analysis found nothing wrong in this evidence."
+            },
             area,
             buf,
         );
@@ -36,9 +41,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     ]));
     if app.findings_from_graph {
         Paragraph::new(
-            "The findings table is empty (the drift/accountability analysis has not run on this \
-             database). Showing the delegation graph's own findings, computed now; they carry no \
-             severity.",
+            "The drift/accountability analysis has not run on this database (`onus analyze` \
+             runs it). Showing the delegation graph's own findings about its hand-offs, computed \
+             now; they carry no severity.",
         )
         .style(Style::new().fg(Color::Yellow))
         .wrap(Wrap { trim: true })

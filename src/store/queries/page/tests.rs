@@ -37,10 +37,11 @@ fn store() -> Store {
         ..SourceCounts::default()
     })
     .expect("commit");
+    store.rebuild_timeline_index().expect("index");
     store
 }
 
-fn analysed(store: &Store) {
+fn analysed(store: &mut Store) {
     store
         .conn()
         .execute_batch(
@@ -51,46 +52,112 @@ fn analysed(store: &Store) {
                  'out_of_scope', '[]', NULL, '[]', 3, '[]', 120.0, NULL, NULL);",
         )
         .expect("analysis rows");
+    store.rebuild_timeline_index().expect("index");
+}
+
+fn all() -> EventFilter {
+    EventFilter::default()
+}
+
+fn by_actor(actor: &str) -> EventFilter {
+    EventFilter {
+        actor: Some(actor.to_owned()),
+        ..EventFilter::default()
+    }
+}
+
+/// The filter's index with chunks of 4 positions, so that 30 events span eight chunks and
+/// pages, positions and searches cross chunk boundaries.
+fn small_chunks(store: &Store, filter: &EventFilter) -> FilterIndex {
+    store.filter_index_in_chunks(filter, 4).expect("index")
+}
+
+fn ids(rows: &[PageRow]) -> Vec<&str> {
+    rows.iter().map(|r| r.id.as_str()).collect()
 }
 
 #[test]
 fn pages_are_windows_of_the_time_order() {
     let store = store();
-    let all = EventFilter::default();
-    assert_eq!(store.count_events(&all).expect("count"), 30);
-    let page = store.event_page(&all, 10, 5).expect("page");
-    let ids: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["s:L11", "s:L12", "s:L13", "s:L14", "s:L15"]);
-    assert!(store.event_page(&all, 40, 5).expect("page").is_empty());
+    assert_eq!(store.count_events(&all()).expect("count"), 30);
+    let index = store.filter_index(&all()).expect("index");
+    let page = store.event_page(&index, 10, 5).expect("page");
+    assert_eq!(ids(&page), ["s:L11", "s:L12", "s:L13", "s:L14", "s:L15"]);
+    assert_eq!(page[0].pos, 10);
+    assert!(store.event_page(&index, 40, 5).expect("page").is_empty());
+}
+
+#[test]
+fn the_index_follows_time_not_file_order() {
+    // A second source whose events fall between the first one's: positions interleave.
+    let mut store = store();
+    let mut w = store
+        .begin_source(NewSource {
+            path: "/evidence/t.jsonl".to_owned(),
+            format: "onus".to_owned(),
+            sha256: "t".to_owned(),
+            size_bytes: 1,
+        })
+        .expect("begin");
+    let mut e = Event::new(
+        "t:L1".to_owned(),
+        "L1".to_owned(),
+        parse_time("2026-03-04T10:02:30Z").expect("time"),
+        EventKind::ToolCall,
+        "agent:c".to_owned(),
+    );
+    e.raw = "{}".to_owned();
+    w.event(&e).expect("event");
+    w.commit(SourceCounts {
+        records_read: 1,
+        records_ok: 1,
+        ..SourceCounts::default()
+    })
+    .expect("commit");
+    assert!(
+        matches!(
+            store.filter_index(&all()),
+            Err(StoreError::StaleIndex {
+                indexed: 30,
+                stored: 31
+            })
+        ),
+        "an index that misses events is refused, not shown"
+    );
+    store.rebuild_timeline_index().expect("index");
+    let index = store.filter_index(&all()).expect("index");
+    let page = store.event_page(&index, 1, 4).expect("page");
+    assert_eq!(ids(&page), ["s:L2", "s:L3", "t:L1", "s:L4"]);
+    assert_eq!(store.event_position(&index, "t:L1").expect("pos"), Some(3));
 }
 
 #[test]
 fn pages_in_the_second_half_are_the_same_windows() {
-    // Every window, the last ones included, is a slice of the whole order.
+    // Every window, the last ones included, is a slice of the whole order, whatever the chunks.
     let store = store();
-    let all = EventFilter::default();
-    let everything = store.event_page(&all, 0, 100).expect("all");
-    for offset in [0, 14, 15, 16, 25, 28, 29] {
-        for limit in [1, 3, 7, 40] {
-            let page = store.event_page(&all, offset, limit).expect("page");
-            let want: Vec<_> = everything
-                .iter()
-                .skip(offset as usize)
-                .take(limit as usize)
-                .cloned()
-                .collect();
-            assert_eq!(page, want, "offset {offset}, limit {limit}");
+    for filter in [all(), by_actor("agent:a"), by_actor("agent:b")] {
+        let whole = store.filter_index(&filter).expect("index");
+        let everything = store.event_page(&whole, 0, 100).expect("all");
+        assert_eq!(everything.len() as u64, whole.kept());
+        for index in [whole.clone(), small_chunks(&store, &filter)] {
+            for offset in [0, 1, 3, 4, 5, 7, 8, 13, 14, 15, 16, 25, 28, 29] {
+                for limit in [1, 2, 3, 5, 7, 40] {
+                    let page = store.event_page(&index, offset, limit).expect("page");
+                    let want: Vec<_> = everything
+                        .iter()
+                        .skip(offset as usize)
+                        .take(limit as usize)
+                        .cloned()
+                        .collect();
+                    assert_eq!(page, want, "{filter:?} offset {offset}, limit {limit}");
+                }
+            }
         }
     }
-    let odd = EventFilter {
-        actor: Some("agent:a".to_owned()),
-        ..EventFilter::default()
-    };
-    let everything = store.event_page(&odd, 0, 100).expect("all");
-    assert_eq!(everything.len(), 15);
-    let tail = store.event_page(&odd, 12, 10).expect("tail");
-    assert_eq!(tail, everything[12..].to_vec());
-    assert!(store.event_page(&odd, 15, 10).expect("past").is_empty());
+    let odd = by_actor("agent:a");
+    let index = small_chunks(&store, &odd);
+    assert_eq!(index.kept(), 15);
+    assert!(store.event_page(&index, 15, 10).expect("past").is_empty());
 }
 
 #[test]
@@ -102,77 +169,128 @@ fn filters_combine() {
         ..EventFilter::default()
     };
     assert_eq!(store.count_events(&filter).expect("count"), 5);
+    assert_eq!(small_chunks(&store, &filter).kept(), 5);
     let text = EventFilter {
         text: Some("NEEDLE".to_owned()),
         ..EventFilter::default()
     };
-    let page = store.event_page(&text, 0, 10).expect("page");
-    assert_eq!(page.len(), 1);
-    assert_eq!(page[0].id, "s:L17");
+    let index = small_chunks(&store, &text);
+    let page = store.event_page(&index, 0, 10).expect("page");
+    assert_eq!(ids(&page), ["s:L17"]);
     let window = EventFilter {
         since: Some(parse_time("2026-03-04T10:05:00Z").expect("t")),
         until: Some(parse_time("2026-03-04T10:10:00Z").expect("t")),
         ..EventFilter::default()
     };
     assert_eq!(store.count_events(&window).expect("count"), 5);
+    let index = small_chunks(&store, &window);
+    let page = store.event_page(&index, 0, 10).expect("page");
+    assert_eq!(ids(&page), ["s:L6", "s:L7", "s:L8", "s:L9", "s:L10"]);
 }
 
 #[test]
 fn positions_respect_the_filter() {
     let store = store();
-    let all = EventFilter::default();
-    assert_eq!(store.event_position(&all, "s:L1").expect("pos"), Some(0));
-    assert_eq!(store.event_position(&all, "s:L30").expect("pos"), Some(29));
-    let b = EventFilter {
-        actor: Some("agent:b".to_owned()),
-        ..EventFilter::default()
-    };
-    assert_eq!(store.event_position(&b, "s:L6").expect("pos"), Some(2));
-    assert_eq!(store.event_position(&b, "s:L7").expect("pos"), None);
-    assert_eq!(store.event_position(&all, "nope").expect("pos"), None);
+    let everything = store.filter_index(&all()).expect("index");
+    assert_eq!(
+        store.event_position(&everything, "s:L1").expect("pos"),
+        Some(0)
+    );
+    assert_eq!(
+        store.event_position(&everything, "s:L30").expect("pos"),
+        Some(29)
+    );
+    assert_eq!(
+        store.event_position(&everything, "nope").expect("pos"),
+        None
+    );
+    let b = by_actor("agent:b");
+    for index in [
+        store.filter_index(&b).expect("index"),
+        small_chunks(&store, &b),
+    ] {
+        assert_eq!(store.event_position(&index, "s:L6").expect("pos"), Some(2));
+        assert_eq!(
+            store.event_position(&index, "s:L30").expect("pos"),
+            Some(14)
+        );
+        assert_eq!(store.event_position(&index, "s:L7").expect("pos"), None);
+    }
 }
 
 #[test]
 fn searches_go_both_ways_from_an_event() {
     let store = store();
-    let all = EventFilter::default();
     let text = Target::Text("needle".to_owned());
-    let hit = store
-        .find_event(&all, &text, Some("s:L3"), Direction::Forward)
+    let ids_target = Target::Ids(vec!["s:L4".to_owned(), "s:L20".to_owned()]);
+    let hit = |id: &str, pos: u64, ordinal: u64| {
+        Some(Hit {
+            id: id.to_owned(),
+            pos,
+            ordinal,
+        })
+    };
+    // Chunks of one, four and the default size: the windows double from one chunk.
+    for index in [
+        store.filter_index_in_chunks(&all(), 1).expect("index"),
+        small_chunks(&store, &all()),
+        store.filter_index(&all()).expect("index"),
+    ] {
+        let find = |target: &Target, from: Option<u64>, direction| {
+            store
+                .find_event(&index, target, from, direction)
+                .expect("search")
+        };
+        assert_eq!(
+            find(&text, Some(2), Direction::Forward),
+            hit("s:L17", 16, 16)
+        );
+        assert_eq!(find(&text, Some(16), Direction::Forward), None);
+        assert_eq!(
+            find(&text, Some(29), Direction::Backward),
+            hit("s:L17", 16, 16)
+        );
+        assert_eq!(
+            find(&ids_target, Some(18), Direction::Backward),
+            hit("s:L4", 3, 3)
+        );
+        assert_eq!(
+            find(&ids_target, None, Direction::Forward),
+            hit("s:L4", 3, 3)
+        );
+        assert_eq!(
+            find(&ids_target, None, Direction::Backward),
+            hit("s:L20", 19, 19)
+        );
+        assert_eq!(find(&ids_target, Some(3), Direction::Backward), None);
+        assert_eq!(
+            find(&Target::Ids(Vec::new()), None, Direction::Forward),
+            None
+        );
+        assert_eq!(find(&Target::DriftPoints, None, Direction::Forward), None);
+    }
+    // Under a filter the hit's ordinal counts only the kept events.
+    let b = by_actor("agent:b");
+    let index = small_chunks(&store, &b);
+    let found = store
+        .find_event(&index, &ids_target, Some(5), Direction::Forward)
         .expect("search");
-    assert_eq!(hit, Some(("s:L17".to_owned(), 16)));
-    let none = store
-        .find_event(&all, &text, Some("s:L17"), Direction::Forward)
-        .expect("search");
-    assert_eq!(none, None);
-    let ids = Target::Ids(vec!["s:L4".to_owned(), "s:L20".to_owned()]);
-    let back = store
-        .find_event(&all, &ids, Some("s:L19"), Direction::Backward)
-        .expect("search");
-    assert_eq!(back, Some(("s:L4".to_owned(), 3)));
-    let first = store
-        .find_event(&all, &ids, None, Direction::Forward)
-        .expect("search");
-    assert_eq!(first, Some(("s:L4".to_owned(), 3)));
-    let last = store
-        .find_event(&all, &ids, None, Direction::Backward)
-        .expect("search");
-    assert_eq!(last, Some(("s:L20".to_owned(), 19)));
+    assert_eq!(found, hit("s:L20", 19, 9));
     assert_eq!(
         store
-            .find_event(&all, &Target::Ids(Vec::new()), None, Direction::Forward)
+            .find_event(&index, &text, None, Direction::Forward)
             .expect("search"),
-        None
+        None,
+        "the only match is agent:a's"
     );
 }
 
 #[test]
 fn markers_and_severity_come_from_the_analysis_tables() {
-    let store = store();
-    analysed(&store);
-    let page = store
-        .event_page(&EventFilter::default(), 5, 10)
-        .expect("page");
+    let mut store = store();
+    analysed(&mut store);
+    let index = store.filter_index(&all()).expect("index");
+    let page = store.event_page(&index, 5, 10).expect("page");
     let row = |id: &str| page.iter().find(|r| r.id == id).expect("row");
     assert!(row("s:L9").drift_point);
     assert!(row("s:L9").after_drift);
@@ -185,6 +303,39 @@ fn markers_and_severity_come_from_the_analysis_tables() {
         ..EventFilter::default()
     };
     assert_eq!(store.count_events(&severe).expect("count"), 2);
+    let index = small_chunks(&store, &severe);
+    assert_eq!(
+        ids(&store.event_page(&index, 0, 5).expect("page")),
+        ["s:L9", "s:L12"]
+    );
+    for index in [
+        small_chunks(&store, &all()),
+        small_chunks(&store, &by_actor("agent:a")),
+    ] {
+        let drift = store
+            .find_event(&index, &Target::DriftPoints, Some(0), Direction::Forward)
+            .expect("search")
+            .expect("the drift point");
+        assert_eq!((drift.id.as_str(), drift.pos), ("s:L9", 8));
+        assert_eq!(
+            store
+                .find_event(&index, &Target::DriftPoints, Some(8), Direction::Forward)
+                .expect("search"),
+            None
+        );
+    }
+    assert_eq!(
+        store
+            .find_event(
+                &small_chunks(&store, &by_actor("agent:b")),
+                &Target::DriftPoints,
+                None,
+                Direction::Forward
+            )
+            .expect("search"),
+        None,
+        "the filter hides the drift point"
+    );
     let drifts = store.stored_drift_points().expect("drift points");
     assert_eq!(drifts.len(), 1);
     assert_eq!(drifts[0].event_id, "s:L9");
@@ -195,8 +346,8 @@ fn markers_and_severity_come_from_the_analysis_tables() {
 
 #[test]
 fn the_histogram_spreads_events_over_buckets() {
-    let store = store();
-    analysed(&store);
+    let mut store = store();
+    analysed(&mut store);
     let h = store
         .histogram(&EventFilter::default(), 10)
         .expect("histogram");
@@ -217,14 +368,35 @@ fn the_histogram_spreads_events_over_buckets() {
 #[test]
 fn the_detail_has_the_fields_the_raw_record_and_the_source() {
     let store = store();
-    let d = store.event_detail("s:L17").expect("detail").expect("found");
+    let d = store
+        .event_detail("s:L17", None)
+        .expect("detail")
+        .expect("found");
+    let by_pos = store.event_detail("s:L17", Some(16)).expect("detail");
+    assert_eq!(
+        by_pos.as_ref(),
+        Some(&d),
+        "the position only narrows the lookup"
+    );
+    let wrong_pos = store.event_detail("s:L17", Some(3)).expect("detail");
+    assert_eq!(
+        wrong_pos.as_ref(),
+        Some(&d),
+        "a stale position falls back to the id"
+    );
     assert_eq!(d.field("content"), Some("the Needle is here"));
     assert_eq!(d.field("actor"), Some("agent:a"));
     assert_eq!(d.field("task"), None);
     assert_eq!(d.raw, "{\"n\":17}");
     assert_eq!(d.source_sha256, "s");
     assert_eq!(d.locator, "L17");
-    assert!(store.event_detail("nope").expect("detail").is_none());
+    assert!(store.event_detail("nope", None).expect("detail").is_none());
+    assert!(
+        store
+            .event_detail("nope", Some(3))
+            .expect("detail")
+            .is_none()
+    );
     assert!(store.task_declarations("T-1").expect("tasks").is_empty());
 }
 
