@@ -30,7 +30,7 @@ use action::Action;
 use app::{App, Effect};
 use event::Event;
 use keymap::{Keymap, KeymapError};
-use worker::{Query, Worker};
+use worker::{Query, SharedGraph, Worker, WorkerState};
 
 pub use bookmarks::sidecar_path as bookmark_file;
 
@@ -119,13 +119,13 @@ const FILE_DB_MEMORY_LIMIT_MIB: u32 = 128;
 /// The query workers, each with its own connection, so a slow query of one kind never holds up
 /// another kind.
 struct Workers {
-    /// Pages and counts: what every navigation key waits for.
+    /// Pages, counts and event details: what every navigation key waits for.
     browse: Worker,
     /// Searches, positions and the histogram, which may read much of the timeline.
     scan: Worker,
-    /// The overview (the delegation graph, built once, and the stored findings) and event
-    /// details (which walk that graph). Building the graph of a large store takes seconds,
-    /// so it must not hold up the timeline's queries.
+    /// The overview: the delegation graph (built once, then shared with `browse` for the
+    /// chains in event details) and the stored findings. Building the graph of a large store
+    /// takes seconds, so it must not hold up the timeline's queries or the details.
     graph: Worker,
     console: Worker,
 }
@@ -137,11 +137,19 @@ impl Workers {
         }
         let console_store = store.try_clone()?;
         console_store.restrict_to_evidence()?;
+        let graph = SharedGraph::default();
+        let spawn = |name: &str, store: Store, state: WorkerState| {
+            Worker::spawn(name, store, state, events.clone())
+        };
         Ok(Self {
-            browse: Worker::spawn("query", store.try_clone()?, events.clone())?,
-            scan: Worker::spawn("scan", store.try_clone()?, events.clone())?,
-            graph: Worker::spawn("graph", store.try_clone()?, events.clone())?,
-            console: Worker::spawn("sql", console_store, events.clone())?,
+            browse: spawn(
+                "query",
+                store.try_clone()?,
+                WorkerState::sharing(graph.clone()),
+            )?,
+            scan: spawn("scan", store.try_clone()?, WorkerState::default())?,
+            graph: spawn("graph", store.try_clone()?, WorkerState::sharing(graph))?,
+            console: spawn("sql", console_store, WorkerState::default())?,
         })
     }
 
@@ -149,9 +157,9 @@ impl Workers {
     fn for_query(&self, query: &Query) -> &Worker {
         match query {
             Query::Sql(_) => &self.console,
-            Query::Overview | Query::Detail { .. } => &self.graph,
+            Query::Overview => &self.graph,
             Query::Histogram(_) | Query::Position { .. } | Query::Find { .. } => &self.scan,
-            Query::Count(_) | Query::Page { .. } => &self.browse,
+            Query::Count(_) | Query::Page { .. } | Query::Detail { .. } => &self.browse,
         }
     }
 }

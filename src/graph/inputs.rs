@@ -28,6 +28,10 @@ pub struct GraphInputs {
     pub actions: Vec<ActionUse>,
     /// The policy's `max_delegation_depth`, if any.
     pub max_depth: Option<u32>,
+    /// Counted edges, one per (kind, from, to), that stand in for the delegations, credentials,
+    /// task starts and credential uses above when the graph is summarised
+    /// ([`GraphInputs::load_summary`]); empty otherwise.
+    pub summary_edges: Vec<Edge>,
     /// Grants and owner assignments by principal, built on first lookup. Analysis asks for them
     /// once or more per action; scanning every grant and owner each time made it
     /// O(actions × grants). Built lazily, so the fields above must not change after a lookup.
@@ -54,13 +58,7 @@ impl GraphInputs {
     /// findings about edges, without holding every action of the evidence in memory (the
     /// action checks, amplification and depth, then find nothing).
     pub fn load_without_actions(store: &Store) -> Result<Self, StoreError> {
-        let max_depth = store
-            .policy()?
-            .into_iter()
-            .rev()
-            .find(|(k, _)| k == "max_delegation_depth")
-            .and_then(|(_, v)| v.as_u64())
-            .and_then(|v| u32::try_from(v).ok());
+        let max_depth = max_depth(store)?;
         Ok(Self {
             principals: store.principals()?,
             delegations: store.delegations()?,
@@ -72,7 +70,56 @@ impl GraphInputs {
             task_starts: store.task_starts()?,
             actions: Vec::new(),
             max_depth,
+            summary_edges: Vec::new(),
             index: OnceLock::new(),
+        })
+    }
+
+    /// Principals, grants, owners and policy as [`GraphInputs::load`], but the hand-offs counted
+    /// per (kind, from, to) instead of one edge per task, credential or delegation, so that the
+    /// memory is bounded by the number of principal pairs however many tasks the evidence holds.
+    /// Every edge is untasked and carries no scope: chains over it follow principals, and
+    /// effective authority comes from grants alone.
+    pub fn load_summary(store: &Store) -> Result<Self, StoreError> {
+        let summary_edges = store
+            .hand_off_summary()?
+            .into_iter()
+            .map(|h| {
+                let kind = match h.kind.as_str() {
+                    "task_request" => EdgeKind::TaskRequest,
+                    "credential_use" => EdgeKind::CredentialUse,
+                    other => match DelegationKind::parse(other) {
+                        Some(DelegationKind::AssumeRole) => EdgeKind::AssumeRole,
+                        Some(DelegationKind::Impersonation) => EdgeKind::Impersonation,
+                        Some(DelegationKind::CredentialIssue) => EdgeKind::CredentialIssue,
+                        Some(DelegationKind::Handoff) | None => EdgeKind::Handoff,
+                    },
+                };
+                Edge {
+                    from: h.from,
+                    to: h.to,
+                    kind,
+                    at: h.first_at,
+                    expires_at: None,
+                    task: None,
+                    scope: None,
+                    constrained: h.constrained,
+                    label: Some(if h.count == 1 {
+                        "1 in all".to_owned()
+                    } else {
+                        format!("{} in all", h.count)
+                    }),
+                    evidence: h.event_id.into_iter().collect(),
+                }
+            })
+            .collect();
+        Ok(Self {
+            principals: store.principals()?,
+            grants: store.grants()?,
+            owners: store.owner_assignments()?,
+            max_depth: max_depth(store)?,
+            summary_edges,
+            ..Self::default()
         })
     }
 
@@ -124,7 +171,7 @@ impl GraphInputs {
 
     /// The edges these inputs state.
     pub(super) fn edges(&self) -> Vec<Edge> {
-        let mut edges = Vec::new();
+        let mut edges = self.summary_edges.clone();
         for s in &self.task_starts {
             if let Some(requester) = &s.on_behalf_of
                 && requester != &s.agent
@@ -206,6 +253,17 @@ impl GraphInputs {
         }
         edges
     }
+}
+
+/// The policy's `max_delegation_depth`, if any.
+fn max_depth(store: &Store) -> Result<Option<u32>, StoreError> {
+    Ok(store
+        .policy()?
+        .into_iter()
+        .rev()
+        .find(|(k, _)| k == "max_delegation_depth")
+        .and_then(|(_, v)| v.as_u64())
+        .and_then(|v| u32::try_from(v).ok()))
 }
 
 /// `key=value` for each fact in a delegation's details, in the order the source gave them;

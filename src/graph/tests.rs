@@ -274,3 +274,69 @@ fn hostile_ids_are_escaped_in_every_format() {
         serde_json::from_str(&render(&g, None, None, GraphFormat::Json)).expect("valid JSON");
     assert_eq!(json["schema_version"], 1);
 }
+
+#[test]
+fn the_summary_counts_every_edge_of_the_full_graph_per_principal_pair_and_kind() {
+    use std::collections::BTreeMap;
+
+    use crate::ingest::{IngestOptions, NoProgress, ingest_paths};
+    let mut store = crate::store::Store::open_in_memory().expect("store");
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/payments-copilot");
+    ingest_paths(
+        &mut store,
+        &[fixture],
+        &IngestOptions::default(),
+        &NoProgress,
+    )
+    .expect("ingest");
+    let full = DelegationGraph::build(GraphInputs::load_without_actions(&store).expect("inputs"));
+    let summary = DelegationGraph::build(GraphInputs::load_summary(&store).expect("summary"));
+    // (kind, from, to) → (hand-offs, first time). A credential use counts its events.
+    let mut want: BTreeMap<(&str, String, String), (usize, Timestamp)> = BTreeMap::new();
+    for e in full.edges(None, None) {
+        let n = if e.kind == EdgeKind::CredentialUse {
+            e.evidence.len()
+        } else {
+            1
+        };
+        let slot = want
+            .entry((e.kind.as_str(), e.from.clone(), e.to.clone()))
+            .or_insert((0, e.at));
+        slot.0 += n;
+        slot.1 = slot.1.min(e.at);
+    }
+    let mut got: BTreeMap<(&str, String, String), (usize, Timestamp)> = BTreeMap::new();
+    for e in summary.edges(None, None) {
+        assert_eq!(e.task, None, "summary edges are untasked");
+        let label = e.label.as_deref().expect("a count");
+        let n: usize = label.trim_end_matches(" in all").parse().expect("a number");
+        let slot = got
+            .entry((e.kind.as_str(), e.from.clone(), e.to.clone()))
+            .or_insert((0, e.at));
+        slot.0 += n;
+        slot.1 = slot.1.min(e.at);
+    }
+    assert!(
+        want.len() >= 4,
+        "the fixture has hand-offs of several kinds: {want:?}"
+    );
+    assert_eq!(got, want);
+    // A chain over the summary follows principals: the hops below the root are the exact
+    // chain's, and the root is one of those who requested the copilot's tasks (which one, the
+    // summary cannot tell: that is what the detail view's note says).
+    let chain = summary.chain("agent:payments", None, t("23:59:59"), None);
+    let exact = full.chain("agent:payments", Some("T-1042"), t("23:59:59"), None);
+    let below_root = |c: &Chain| c.hops.iter().map(|h| h.to.clone()).collect::<Vec<_>>();
+    assert_eq!(below_root(&chain), below_root(&exact), "{}", chain.path());
+    let requesters: Vec<&str> = want
+        .keys()
+        .filter(|(kind, _, to)| *kind == "task_request" && to == "agent:support-copilot")
+        .map(|(_, from, _)| from.as_str())
+        .collect();
+    assert!(
+        requesters.contains(&chain.root.as_str()),
+        "{} not in {requesters:?}",
+        chain.root
+    );
+}

@@ -41,6 +41,9 @@ FROM timeline t JOIN marks m ON m.event_id = t.id
 ORDER BY t.pos;
 ";
 
+/// DuckDB's memory while it rebuilds the index of a database file, in MiB.
+const REBUILD_MEMORY_LIMIT_MIB: u32 = 1024;
+
 impl Store {
     /// Rebuilds the timeline index from the stored events and analysis results, in one
     /// transaction. Ingest calls it once after loading its files; it reads every event once and
@@ -51,16 +54,27 @@ impl Store {
                 "the evidence database is open read-only".to_owned(),
             ));
         }
+        // Sorting every event with its searched text would take DuckDB's default budget (80%
+        // of the machine: 10 GB at ten million events); capped, the sort spills to the
+        // database's temporary directory instead. An in-memory database cannot spill its own
+        // tables, so it keeps the default.
+        let capped = self.location() != ":memory:";
+        if capped {
+            self.limit_memory(REBUILD_MEMORY_LIMIT_MIB)?;
+        }
         let script =
             format!("BEGIN TRANSACTION; {REBUILD_TIMELINE_SQL} {REBUILD_MARKS_SQL} COMMIT;");
-        if let Err(source) = self.conn().execute_batch(&script) {
+        let result = self.conn().execute_batch(&script);
+        if result.is_err() {
             let _ = self.conn().execute_batch("ROLLBACK");
-            return Err(StoreError::Db {
-                context: "rebuilding the timeline index",
-                source,
-            });
         }
-        Ok(())
+        if capped {
+            let _ = self.conn().execute_batch("RESET memory_limit");
+        }
+        result.map_err(|source| StoreError::Db {
+            context: "rebuilding the timeline index",
+            source,
+        })
     }
 
     /// Number of events in the timeline index, after checking that it covers every stored

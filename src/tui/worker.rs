@@ -8,6 +8,7 @@
 //! runs (holding `j` down does not queue a hundred page reads).
 
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
 use super::event::Event;
@@ -19,6 +20,10 @@ use crate::store::{
     PageRow, Store, StoreError, StoredAccountability, StoredDriftPoint, StoredFinding, Target,
     TaskDeclaration,
 };
+
+/// Delegations, credentials and tasks up to which the TUI builds the delegation graph edge by
+/// edge (a few hundred MB at most); past it, the graph is summarised per principal pair.
+pub const FULL_GRAPH_MAX_ROWS: u64 = 50_000;
 
 /// Rows the SQL console keeps from one query.
 pub const SQL_ROW_LIMIT: usize = 1000;
@@ -104,6 +109,8 @@ pub struct Request {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DetailAnswer {
     pub id: String,
+    /// The timeline position the request gave, if any.
+    pub pos: Option<u64>,
     /// `None` when no event has this id.
     pub event: Option<EventDetail>,
     /// The actor's chain back to its root; `None` when the graph is not available.
@@ -117,6 +124,9 @@ pub struct DetailAnswer {
 pub struct Overview {
     /// The tree, or why the graph could not be built.
     pub tree: Result<Vec<TreeRow>, String>,
+    /// The graph has one counted edge per principal pair and kind instead of one per hand-off
+    /// (a store with more than [`FULL_GRAPH_MAX_ROWS`] delegations, credentials and tasks).
+    pub summarised: bool,
     /// Whether the drift/accountability analysis has written its results.
     pub analysed: bool,
     pub findings: Vec<StoredFinding>,
@@ -179,11 +189,16 @@ pub struct Worker {
 
 impl Worker {
     /// Starts a worker thread that owns `store` and answers into `events`.
-    pub fn spawn(name: &str, store: Store, events: Sender<Event>) -> std::io::Result<Self> {
+    pub fn spawn(
+        name: &str,
+        store: Store,
+        state: WorkerState,
+        events: Sender<Event>,
+    ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel();
         thread::Builder::new()
             .name(format!("{THREAD_PREFIX}{name}"))
-            .spawn(move || serve(&store, &rx, &events))?;
+            .spawn(move || serve(&store, state, &rx, &events))?;
         Ok(Self { tx })
     }
 
@@ -193,16 +208,31 @@ impl Worker {
     }
 }
 
+/// The delegation graph, once the overview has built it, shared by the worker that builds it
+/// and the one that answers event details (which must not wait for the build).
+pub type SharedGraph = Arc<Mutex<Option<Arc<DelegationGraph>>>>;
+
 /// What a worker keeps between requests.
 #[derive(Debug, Default)]
 pub struct WorkerState {
-    /// Built by the first `Overview`, kept for event details.
-    graph: Option<DelegationGraph>,
+    graph: SharedGraph,
     /// The last filter's index: pages, counts and searches under one filter reuse it.
     index: Option<FilterIndex>,
 }
 
 impl WorkerState {
+    /// A state whose graph slot is shared with other workers.
+    pub fn sharing(graph: SharedGraph) -> Self {
+        Self { graph, index: None }
+    }
+
+    fn graph(&self) -> Option<Arc<DelegationGraph>> {
+        self.graph
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     fn index(&mut self, store: &Store, filter: &EventFilter) -> Result<&FilterIndex, StoreError> {
         let index = match self.index.take() {
             Some(i) if i.filter() == filter => i,
@@ -212,8 +242,7 @@ impl WorkerState {
     }
 }
 
-fn serve(store: &Store, rx: &Receiver<Request>, events: &Sender<Event>) {
-    let mut state = WorkerState::default();
+fn serve(store: &Store, mut state: WorkerState, rx: &Receiver<Request>, events: &Sender<Event>) {
     while let Ok(first) = rx.recv() {
         let mut queued = vec![first];
         queued.extend(rx.try_iter());
@@ -291,13 +320,15 @@ pub fn execute(store: &Store, state: &mut WorkerState, query: Query) -> Result<A
                 Some(task) => store.task_declarations(task)?,
                 None => Vec::new(),
             };
+            let graph = state.graph();
             let chain = event.as_ref().and_then(|e| {
-                let g = state.graph.as_ref()?;
+                let g = graph.as_ref()?;
                 let actor = e.field("actor")?;
                 Some(g.chain(actor, e.field("task"), e.time, e.field("credential")))
             });
             Answer::Detail(Box::new(DetailAnswer {
                 id,
+                pos,
                 event,
                 chain,
                 tasks,
@@ -306,10 +337,17 @@ pub fn execute(store: &Store, state: &mut WorkerState, query: Query) -> Result<A
         Query::Overview => {
             let findings = store.stored_findings()?;
             let analysed = store.analysis_has_run()?;
-            // The graph is built from the delegations, grants and credentials, not from every
-            // action (that would hold the whole evidence in memory): the action checks
-            // (amplification, depth) come from the stored analysis instead.
-            let built = GraphInputs::load_without_actions(store).map(DelegationGraph::build);
+            // The graph is never built from every action (that would hold the whole evidence
+            // in memory): the action checks (amplification, depth) come from the stored
+            // analysis. Past a size, not even edge by edge: one counted edge per principal pair
+            // and kind keeps the memory bounded whatever the number of tasks.
+            let summarised = store.graph_input_rows()? > FULL_GRAPH_MAX_ROWS;
+            let inputs = if summarised {
+                GraphInputs::load_summary(store)
+            } else {
+                GraphInputs::load_without_actions(store)
+            };
+            let built = inputs.map(DelegationGraph::build);
             let (tree, graph_findings) = match &built {
                 Ok(g) => {
                     let amplified: Vec<(String, Option<String>)> = findings
@@ -322,9 +360,10 @@ pub fn execute(store: &Store, state: &mut WorkerState, query: Query) -> Result<A
                 }
                 Err(e) => (Err(e.to_string()), Vec::new()),
             };
-            state.graph = built.ok();
+            *state.graph.lock().unwrap_or_else(PoisonError::into_inner) = built.ok().map(Arc::new);
             Answer::Overview(Box::new(Overview {
                 tree,
+                summarised,
                 analysed,
                 findings,
                 graph_findings,

@@ -34,6 +34,23 @@ pub struct CredentialUse {
     pub event_ids: Vec<String>,
 }
 
+/// Every hand-off of one kind from one principal to another, counted: what the delegation
+/// graph shows when it is too big to hold edge by edge (see [`Store::hand_off_summary`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandOffSummary {
+    /// `task_request`, a delegation kind (`handoff`, `assume_role`, `impersonation`,
+    /// `credential_issue` for a delegation record or a credential), or `credential_use`.
+    pub kind: String,
+    pub from: String,
+    pub to: String,
+    pub first_at: Timestamp,
+    pub count: u64,
+    /// Every one of them carried constraints (only meaningful for hand-offs).
+    pub constrained: bool,
+    /// The first of them, as evidence.
+    pub event_id: Option<String>,
+}
+
 /// A `task.start` as the graph needs it: who started which task for whom.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskStart {
@@ -235,6 +252,66 @@ impl Store {
                 })
             },
         )
+    }
+
+    /// The graph's edges counted per (kind, from, to), in order of their first occurrence.
+    /// Bounded by the number of principal pairs, not by the number of tasks or events.
+    pub fn hand_off_summary(&self) -> Result<Vec<HandOffSummary>, StoreError> {
+        self.collect(
+            "SELECT 'task_request', on_behalf_of, actor, min(epoch_us(time)), count(*), true,
+                    min(id)
+             FROM events
+             WHERE kind = 'task.start' AND task IS NOT NULL AND on_behalf_of IS NOT NULL
+               AND on_behalf_of <> actor
+             GROUP BY on_behalf_of, actor
+             UNION ALL
+             SELECT kind, delegator, delegate, min(epoch_us(delegated_at)), count(*),
+                    bool_and(constraints IS NOT NULL
+                             AND CAST(constraints AS VARCHAR) NOT IN ('null', '{}')),
+                    min(event_id)
+             FROM delegations GROUP BY kind, delegator, delegate
+             UNION ALL
+             SELECT 'credential_issue', issuer, holder, min(epoch_us(issued_at)), count(*), true,
+                    min(event_id)
+             FROM credentials
+             WHERE issuer IS NOT NULL AND holder IS NOT NULL AND issued_at IS NOT NULL
+             GROUP BY issuer, holder
+             UNION ALL
+             SELECT 'credential_use', e.actor, c.holder, min(epoch_us(e.time)), count(*), true,
+                    min(e.id)
+             FROM events e
+             JOIN (SELECT DISTINCT credential_id, holder FROM credentials WHERE holder IS NOT NULL) c
+               ON c.credential_id = e.credential
+             WHERE c.holder <> e.actor AND e.kind IN ('tool.call', 'auth')
+             GROUP BY e.actor, c.holder
+             ORDER BY 4, 2, 3, 1",
+            "summarising the hand-offs",
+            |r| {
+                Ok(HandOffSummary {
+                    kind: r.get(0)?,
+                    from: r.get(1)?,
+                    to: r.get(2)?,
+                    first_at: time(r.get(3)?).unwrap_or_default(),
+                    count: r.get::<_, i64>(4)? as u64,
+                    constrained: r.get(5)?,
+                    event_id: r.get(6)?,
+                })
+            },
+        )
+    }
+
+    /// Rows the full delegation graph would be built from (delegations, credentials and tasks),
+    /// read from the tables' sizes without a scan.
+    pub fn graph_input_rows(&self) -> Result<u64, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT (SELECT count(*) FROM delegations) + (SELECT count(*) FROM credentials)
+                        + (SELECT count(*) FROM tasks)",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(StoreError::db("sizing the delegation graph"))
     }
 
     /// Every `task.start` event.

@@ -65,7 +65,14 @@ impl App {
             }
             Answer::Overview(overview) => {
                 self.set_overview(*overview);
-                Vec::new()
+                // A detail opened while the graph was being built has no chain yet: ask again.
+                match &self.detail {
+                    Some(d) if d.chain.is_none() && d.event.is_some() => {
+                        let (id, pos) = (d.id.clone(), d.pos);
+                        vec![self.request(Query::Detail { id, pos })]
+                    }
+                    _ => Vec::new(),
+                }
             }
             Answer::Sql { sql, result } => {
                 self.sql.result = Some(Ok((sql, result)));

@@ -166,6 +166,7 @@ fn drift_without_drift_points_says_so() {
     let start = app.start();
     let overview = Overview {
         tree: Ok(Vec::new()),
+        summarised: false,
         analysed: true,
         findings: Vec::new(),
         graph_findings: Vec::new(),

@@ -73,7 +73,16 @@ fn lines(app: &App, answer: &DetailAnswer) -> Vec<Line<'static>> {
         out.push(pair(name, safe_clipped(value, MAX_CELL_CHARS * 10)));
     }
     out.push(Line::raw(""));
-    chain_lines(answer.chain.as_ref(), &mut out);
+    chain_lines(answer.chain.as_ref(), app.overview.is_none(), &mut out);
+    if answer.chain.is_some()
+        && let Some(Ok(o)) = &app.overview
+        && o.summarised
+    {
+        out.push(Line::raw(
+            "  (large evidence: the chain follows principals through the summarised graph, one \
+             edge per principal pair; `onus graph --task T` shows the task's own hops)",
+        ));
+    }
     out.push(Line::raw(""));
     scope_lines(event, &answer.tasks, &mut out);
     out.push(Line::raw(""));
@@ -81,10 +90,14 @@ fn lines(app: &App, answer: &DetailAnswer) -> Vec<Line<'static>> {
     out
 }
 
-fn chain_lines(chain: Option<&Chain>, out: &mut Vec<Line<'static>>) {
+fn chain_lines(chain: Option<&Chain>, graph_loading: bool, out: &mut Vec<Line<'static>>) {
     out.push(heading("Chain of authority (root first)"));
     let Some(chain) = chain else {
-        out.push(Line::raw("  (the delegation graph is not available)"));
+        out.push(Line::raw(if graph_loading {
+            "  (the delegation graph is still being built; the chain appears when it is ready)"
+        } else {
+            "  (the delegation graph is not available)"
+        }));
         return;
     };
     out.push(pair(

@@ -13,7 +13,7 @@ use crate::tui::app::App;
 use crate::tui::tree::TreeRow;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let rows = match &app.overview {
+    let (rows, summarised) = match &app.overview {
         None => return placeholder("building the delegation graph…", area, buf),
         Some(Err(e)) => {
             return placeholder(&format!("cannot load the evidence: {}", safe(e)), area, buf);
@@ -22,7 +22,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             Err(e) => {
                 return placeholder(&format!("cannot build the graph: {}", safe(e)), area, buf);
             }
-            Ok(rows) => rows,
+            Ok(rows) => (rows, o.summarised),
         },
     };
     if rows.is_empty() {
@@ -45,11 +45,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines).render(list, buf);
     if let Some(row) = rows.get(app.graph_cursor) {
         Paragraph::new(info_lines(row))
-            .block(
-                Block::default()
-                    .borders(Borders::TOP)
-                    .title(" selected (Enter: its events) "),
-            )
+            .block(Block::default().borders(Borders::TOP).title(if summarised {
+                " selected (Enter: its events) · large evidence: one row per principal \
+                         pair and kind, counted; `onus graph --task T` shows a task's hops "
+            } else {
+                " selected (Enter: its events) "
+            }))
             .wrap(Wrap { trim: false })
             .render(info, buf);
     }
