@@ -20,7 +20,7 @@ pub use migrate::SCHEMA_VERSION;
 pub use queries::analysis::{AnalysisEvent, FindingRow};
 pub use queries::console::{ConsoleResult, ConsoleRun};
 pub use queries::detail::{EventDetail, TaskDeclaration};
-pub use queries::entities::{ActionRow, CredentialUse, HandOffSummary, TaskStart};
+pub use queries::entities::{ActionRow, CredentialUse, HandOffSummary, TaskSlice, TaskStart};
 pub use queries::investigate::{StoredAccountability, StoredDriftPoint, StoredFinding};
 pub use queries::page::{
     CHUNK, Direction, EventFilter, FilterIndex, Histogram, Hit, PageRow, Target,

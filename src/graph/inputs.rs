@@ -7,7 +7,9 @@ use crate::model::{
     CredentialRecord, DelegationKind, DelegationRecord, GrantRecord, OwnerAssignment, OwnerRole,
     PrincipalRecord, TaskRecord, Timestamp, owner_in_effect,
 };
-use crate::store::{ActionRow, CredentialUse, Store, StoreError, TaskStart};
+use crate::store::{
+    ActionRow, CredentialUse, HandOffSummary, Store, StoreError, TaskSlice, TaskStart,
+};
 
 use super::{Edge, EdgeKind};
 
@@ -29,9 +31,12 @@ pub struct GraphInputs {
     /// The policy's `max_delegation_depth`, if any.
     pub max_depth: Option<u32>,
     /// Counted edges, one per (kind, from, to), that stand in for the delegations, credentials,
-    /// task starts and credential uses above when the graph is summarised
+    /// task starts and credential uses of tasks when the graph is summarised
     /// ([`GraphInputs::load_summary`]); empty otherwise.
     pub summary_edges: Vec<Edge>,
+    /// The same for the records of no task ([`GraphInputs::load_summary`] and
+    /// [`GraphInputs::load_for_task`]).
+    pub summary_untasked: Vec<Edge>,
     /// Grants and owner assignments by principal, built on first lookup. Analysis asks for them
     /// once or more per action; scanning every grant and owner each time made it
     /// O(actions × grants). Built lazily, so the fields above must not change after a lookup.
@@ -71,6 +76,7 @@ impl GraphInputs {
             actions: Vec::new(),
             max_depth,
             summary_edges: Vec::new(),
+            summary_untasked: Vec::new(),
             index: OnceLock::new(),
         })
     }
@@ -81,44 +87,42 @@ impl GraphInputs {
     /// Every edge is untasked and carries no scope: chains over it follow principals, and
     /// effective authority comes from grants alone.
     pub fn load_summary(store: &Store) -> Result<Self, StoreError> {
-        let summary_edges = store
+        let (untasked, tasked): (Vec<_>, Vec<_>) = store
             .hand_off_summary()?
             .into_iter()
-            .map(|h| {
-                let kind = match h.kind.as_str() {
-                    "task_request" => EdgeKind::TaskRequest,
-                    "credential_use" => EdgeKind::CredentialUse,
-                    other => match DelegationKind::parse(other) {
-                        Some(DelegationKind::AssumeRole) => EdgeKind::AssumeRole,
-                        Some(DelegationKind::Impersonation) => EdgeKind::Impersonation,
-                        Some(DelegationKind::CredentialIssue) => EdgeKind::CredentialIssue,
-                        Some(DelegationKind::Handoff) | None => EdgeKind::Handoff,
-                    },
-                };
-                Edge {
-                    from: h.from,
-                    to: h.to,
-                    kind,
-                    at: h.first_at,
-                    expires_at: None,
-                    task: None,
-                    scope: None,
-                    constrained: h.constrained,
-                    label: Some(if h.count == 1 {
-                        "1 in all".to_owned()
-                    } else {
-                        format!("{} in all", h.count)
-                    }),
-                    evidence: h.event_id.into_iter().collect(),
-                }
-            })
-            .collect();
+            .partition(|h| h.untasked);
         Ok(Self {
             principals: store.principals()?,
             grants: store.grants()?,
             owners: store.owner_assignments()?,
             max_depth: max_depth(store)?,
-            summary_edges,
+            summary_edges: tasked.into_iter().map(summary_edge).collect(),
+            summary_untasked: untasked.into_iter().map(summary_edge).collect(),
+            ..Self::default()
+        })
+    }
+
+    /// What a chain inside one task needs, as of `slice.until`: that task's own task starts,
+    /// delegations, credentials and credential uses edge by edge, `untasked` (the summary's
+    /// counted edges of no task, [`GraphInputs::summary_untasked`] of a summary), and every
+    /// principal, grant and owner. Bounded by one task's records plus the principal pairs, so a
+    /// chain can be rebuilt exactly in evidence too large to hold as a whole graph.
+    pub fn load_for_task(
+        store: &Store,
+        slice: &TaskSlice<'_>,
+        untasked: Vec<Edge>,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            principals: store.principals()?,
+            delegations: store.delegations_in(Some(slice))?,
+            credentials: store.credentials_in(Some(slice))?,
+            credential_uses: store.credential_uses_in(Some(slice))?,
+            grants: store.grants()?,
+            owners: store.owner_assignments()?,
+            tasks: store.tasks_in(Some(slice))?,
+            task_starts: store.task_starts_in(Some(slice))?,
+            max_depth: max_depth(store)?,
+            summary_untasked: untasked,
             ..Self::default()
         })
     }
@@ -172,6 +176,7 @@ impl GraphInputs {
     /// The edges these inputs state.
     pub(super) fn edges(&self) -> Vec<Edge> {
         let mut edges = self.summary_edges.clone();
+        edges.extend(self.summary_untasked.iter().cloned());
         for s in &self.task_starts {
             if let Some(requester) = &s.on_behalf_of
                 && requester != &s.agent
@@ -252,6 +257,36 @@ impl GraphInputs {
             });
         }
         edges
+    }
+}
+
+/// A counted hand-off as an untasked edge without scope, labelled with its count.
+fn summary_edge(h: HandOffSummary) -> Edge {
+    let kind = match h.kind.as_str() {
+        "task_request" => EdgeKind::TaskRequest,
+        "credential_use" => EdgeKind::CredentialUse,
+        other => match DelegationKind::parse(other) {
+            Some(DelegationKind::AssumeRole) => EdgeKind::AssumeRole,
+            Some(DelegationKind::Impersonation) => EdgeKind::Impersonation,
+            Some(DelegationKind::CredentialIssue) => EdgeKind::CredentialIssue,
+            Some(DelegationKind::Handoff) | None => EdgeKind::Handoff,
+        },
+    };
+    Edge {
+        from: h.from,
+        to: h.to,
+        kind,
+        at: h.first_at,
+        expires_at: None,
+        task: None,
+        scope: None,
+        constrained: h.constrained,
+        label: Some(if h.count == 1 {
+            "1 in all".to_owned()
+        } else {
+            format!("{} in all", h.count)
+        }),
+        evidence: h.event_id.into_iter().collect(),
     }
 }
 

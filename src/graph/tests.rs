@@ -324,9 +324,10 @@ fn the_summary_counts_every_edge_of_the_full_graph_per_principal_pair_and_kind()
     assert_eq!(got, want);
     // A chain over the summary follows principals: the hops below the root are the exact
     // chain's, and the root is one of those who requested the copilot's tasks (which one, the
-    // summary cannot tell: that is what the detail view's note says).
+    // summary cannot tell).
     let chain = summary.chain("agent:payments", None, t("23:59:59"), None);
-    let exact = full.chain("agent:payments", Some("T-1042"), t("23:59:59"), None);
+    let at = t("23:59:59");
+    let exact = full.chain("agent:payments", Some("T-1042"), at, None);
     let below_root = |c: &Chain| c.hops.iter().map(|h| h.to.clone()).collect::<Vec<_>>();
     assert_eq!(below_root(&chain), below_root(&exact), "{}", chain.path());
     let requesters: Vec<&str> = want
@@ -335,8 +336,27 @@ fn the_summary_counts_every_edge_of_the_full_graph_per_principal_pair_and_kind()
         .map(|(_, from, _)| from.as_str())
         .collect();
     assert!(
+        requesters.len() > 1,
+        "several people asked the copilot for work"
+    );
+    assert!(
         requesters.contains(&chain.root.as_str()),
         "{} not in {requesters:?}",
         chain.root
+    );
+    // Rebuilt from the task's own records, the chain is the exact one again.
+    let slice = crate::store::TaskSlice {
+        task: "T-1042",
+        until: at,
+    };
+    let untasked = summary.inputs().summary_untasked.clone();
+    let scoped = DelegationGraph::build(
+        GraphInputs::load_for_task(&store, &slice, untasked).expect("task inputs"),
+    );
+    let rebuilt = scoped.chain("agent:payments", Some("T-1042"), at, None);
+    assert_eq!(
+        serde_json::to_value(&rebuilt).expect("json"),
+        serde_json::to_value(&exact).expect("json"),
+        "the same hops, authority, owners and evidence"
     );
 }

@@ -13,7 +13,8 @@ pub(in crate::store) const REBUILD_TIMELINE_SQL: &str = "
 DELETE FROM timeline;
 INSERT INTO timeline
 SELECT row_number() OVER (ORDER BY time, source_id, seq) - 1 AS pos, id, time, source_id, seq,
-       kind, actor, task, action, action_class, resource, destination, outcome,
+       kind, actor, task, action, action_class, resource, destination, outcome, on_behalf_of,
+       credential,
        lower(concat_ws(' ', id, kind, actor, task, action, resource, destination, target,
                        credential, outcome, content, intent, CAST(args AS VARCHAR)))
 FROM events

@@ -18,7 +18,7 @@ use crate::graph::{Chain, DelegationGraph, GraphFinding, GraphInputs};
 use crate::store::{
     ConsoleResult, ConsoleRun, Direction, EventDetail, EventFilter, FilterIndex, Histogram,
     PageRow, Store, StoreError, StoredAccountability, StoredDriftPoint, StoredFinding, Target,
-    TaskDeclaration,
+    TaskDeclaration, TaskSlice,
 };
 
 /// Delegations, credentials and tasks up to which the TUI builds the delegation graph edge by
@@ -208,9 +208,16 @@ impl Worker {
     }
 }
 
+/// The delegation graph the overview built (and whether it is the summary of a large store).
+#[derive(Debug)]
+pub struct BuiltGraph {
+    pub graph: DelegationGraph,
+    pub summarised: bool,
+}
+
 /// The delegation graph, once the overview has built it, shared by the worker that builds it
 /// and the one that answers event details (which must not wait for the build).
-pub type SharedGraph = Arc<Mutex<Option<Arc<DelegationGraph>>>>;
+pub type SharedGraph = Arc<Mutex<Option<Arc<BuiltGraph>>>>;
 
 /// What a worker keeps between requests.
 #[derive(Debug, Default)]
@@ -226,7 +233,7 @@ impl WorkerState {
         Self { graph, index: None }
     }
 
-    fn graph(&self) -> Option<Arc<DelegationGraph>> {
+    fn graph(&self) -> Option<Arc<BuiltGraph>> {
         self.graph
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -277,6 +284,27 @@ fn serve(store: &Store, mut state: WorkerState, rx: &Receiver<Request>, events: 
     }
 }
 
+/// The chain of authority behind event `e`. In a summarised graph, an event of a task gets its
+/// chain from that task's own records (read for it: one task's worth), so the chain is exact;
+/// an event of no task gets the summary's chain, which follows principals.
+fn chain_of(store: &Store, built: &BuiltGraph, e: &EventDetail) -> Option<Chain> {
+    let actor = e.field("actor")?;
+    let task = e.field("task");
+    let credential = e.field("credential");
+    match task {
+        Some(task) if built.summarised => {
+            let slice = TaskSlice {
+                task,
+                until: e.time,
+            };
+            let untasked = built.graph.inputs().summary_untasked.clone();
+            let inputs = GraphInputs::load_for_task(store, &slice, untasked).ok()?;
+            Some(DelegationGraph::build(inputs).chain(actor, Some(task), e.time, credential))
+        }
+        _ => Some(built.graph.chain(actor, task, e.time, credential)),
+    }
+}
+
 /// Runs one query, with what the worker kept from earlier ones.
 pub fn execute(store: &Store, state: &mut WorkerState, query: Query) -> Result<Answer, StoreError> {
     Ok(match query {
@@ -320,12 +348,11 @@ pub fn execute(store: &Store, state: &mut WorkerState, query: Query) -> Result<A
                 Some(task) => store.task_declarations(task)?,
                 None => Vec::new(),
             };
-            let graph = state.graph();
-            let chain = event.as_ref().and_then(|e| {
-                let g = graph.as_ref()?;
-                let actor = e.field("actor")?;
-                Some(g.chain(actor, e.field("task"), e.time, e.field("credential")))
-            });
+            let built = state.graph();
+            let chain = match (&event, built.as_deref()) {
+                (Some(e), Some(built)) => chain_of(store, built, e),
+                _ => None,
+            };
             Answer::Detail(Box::new(DetailAnswer {
                 id,
                 pos,
@@ -360,7 +387,9 @@ pub fn execute(store: &Store, state: &mut WorkerState, query: Query) -> Result<A
                 }
                 Err(e) => (Err(e.to_string()), Vec::new()),
             };
-            *state.graph.lock().unwrap_or_else(PoisonError::into_inner) = built.ok().map(Arc::new);
+            *state.graph.lock().unwrap_or_else(PoisonError::into_inner) = built
+                .ok()
+                .map(|graph| Arc::new(BuiltGraph { graph, summarised }));
             Answer::Overview(Box::new(Overview {
                 tree,
                 summarised,

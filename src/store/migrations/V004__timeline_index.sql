@@ -1,7 +1,8 @@
 -- The timeline index: the events in investigation order (time, source_id, seq), each with its
 -- 0-based position, stored in that order. Browsing reads a range of positions, which DuckDB
 -- answers from one or two row groups (zone maps on `pos`) instead of sorting every event for
--- every screen. It holds only the columns a timeline row shows, plus the lower-cased text that
+-- every screen. It holds only the columns a timeline row shows, the two a task's chain of
+-- authority is rebuilt from (`on_behalf_of`, `credential`), and the lower-cased text that
 -- free-text search and filters look in. Derived from `events`; rebuilt after every ingest
 -- (Store::rebuild_timeline_index), so it is never edited by hand.
 CREATE TABLE timeline (
@@ -18,6 +19,8 @@ CREATE TABLE timeline (
     resource      VARCHAR,
     destination   VARCHAR,
     outcome       VARCHAR NOT NULL,
+    on_behalf_of  VARCHAR,
+    credential    VARCHAR,
     search        VARCHAR NOT NULL
 );
 

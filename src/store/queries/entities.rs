@@ -3,6 +3,7 @@
 
 use chrono::DateTime;
 use duckdb::Row;
+use duckdb::types::Value;
 
 use crate::model::{
     Constraints, CredentialRecord, CredentialType, DelegationKind, DelegationRecord, GrantRecord,
@@ -49,6 +50,8 @@ pub struct HandOffSummary {
     pub constrained: bool,
     /// The first of them, as evidence.
     pub event_id: Option<String>,
+    /// They belong to no task (a pair has one row for its tasked records and one for the rest).
+    pub untasked: bool,
 }
 
 /// A `task.start` as the graph needs it: who started which task for whom.
@@ -61,6 +64,53 @@ pub struct TaskStart {
     pub event_id: String,
 }
 
+/// The records of one task up to a time: what a chain of authority inside that task is built
+/// from, without reading every task's records (see `GraphInputs::load_for_task`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskSlice<'a> {
+    pub task: &'a str,
+    /// Records after this time do not matter (the chain is asked as of it).
+    pub until: Timestamp,
+}
+
+impl TaskSlice<'_> {
+    /// The condition on a table's `column` of task ids, and its parameter.
+    fn condition(slice: Option<&Self>, column: &str) -> (String, Vec<Value>) {
+        match slice {
+            None => ("TRUE".to_owned(), Vec::new()),
+            Some(s) => (
+                format!("{column} = ?"),
+                vec![Value::Text(s.task.to_owned())],
+            ),
+        }
+    }
+
+    /// Where the events of a slice are read: all of `events`, or the time-sorted timeline index
+    /// cut to the task's time span (a range of row groups instead of every event).
+    fn events(store: &Store, slice: Option<&Self>) -> Result<(String, Vec<Value>), StoreError> {
+        let Some(s) = slice else {
+            return Ok(("events e WHERE TRUE".to_owned(), Vec::new()));
+        };
+        let since: Option<i64> = store
+            .conn()
+            .query_row(
+                "SELECT epoch_us(min(declared_at)) FROM tasks WHERE task_id = ?",
+                [s.task],
+                |r| r.get(0),
+            )
+            .map_err(StoreError::db("reading a task's start"))?;
+        // Literal bounds, so that DuckDB prunes row groups by the zone maps of `time`.
+        let until = s.until.timestamp_micros();
+        let since = since.map_or(String::new(), |t| {
+            format!(" AND e.time >= make_timestamp({t})")
+        });
+        Ok((
+            format!("timeline e WHERE e.task = ? AND e.time <= make_timestamp({until}){since}"),
+            vec![Value::Text(s.task.to_owned())],
+        ))
+    }
+}
+
 impl Store {
     fn collect<T>(
         &self,
@@ -68,8 +118,20 @@ impl Store {
         context: &'static str,
         map: impl FnMut(&Row<'_>) -> duckdb::Result<T>,
     ) -> Result<Vec<T>, StoreError> {
+        self.collect_with(sql, &[], context, map)
+    }
+
+    fn collect_with<T>(
+        &self,
+        sql: &str,
+        params: &[Value],
+        context: &'static str,
+        map: impl FnMut(&Row<'_>) -> duckdb::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
         let mut stmt = self.conn().prepare(sql).map_err(StoreError::db(context))?;
-        let rows = stmt.query_map([], map).map_err(StoreError::db(context))?;
+        let rows = stmt
+            .query_map(duckdb::params_from_iter(params.iter()), map)
+            .map_err(StoreError::db(context))?;
         rows.collect::<Result<_, _>>()
             .map_err(StoreError::db(context))
     }
@@ -93,10 +155,22 @@ impl Store {
 
     /// Every delegation, oldest first.
     pub fn delegations(&self) -> Result<Vec<DelegationRecord>, StoreError> {
-        self.collect(
-            "SELECT delegator, delegate, kind, task, scope::VARCHAR, constraints::VARCHAR,
-                    epoch_us(delegated_at), epoch_us(expires_at), event_id, details::VARCHAR
-             FROM delegations ORDER BY delegated_at, event_id",
+        self.delegations_in(None)
+    }
+
+    /// The delegations of every task, or of one.
+    pub fn delegations_in(
+        &self,
+        slice: Option<&TaskSlice<'_>>,
+    ) -> Result<Vec<DelegationRecord>, StoreError> {
+        let (cond, params) = TaskSlice::condition(slice, "task");
+        self.collect_with(
+            &format!(
+                "SELECT delegator, delegate, kind, task, scope::VARCHAR, constraints::VARCHAR,
+                        epoch_us(delegated_at), epoch_us(expires_at), event_id, details::VARCHAR
+                 FROM delegations WHERE {cond} ORDER BY delegated_at, event_id"
+            ),
+            &params,
             "reading delegations",
             |r| {
                 Ok(DelegationRecord {
@@ -122,10 +196,22 @@ impl Store {
 
     /// Every credential issued or declared.
     pub fn credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
-        self.collect(
-            "SELECT credential_id, holder, issuer, credential_type, epoch_us(issued_at),
-                    epoch_us(expires_at), scope::VARCHAR, task, origin, event_id
-             FROM credentials ORDER BY credential_id, issued_at NULLS FIRST",
+        self.credentials_in(None)
+    }
+
+    /// The credentials of every task, or of one.
+    pub fn credentials_in(
+        &self,
+        slice: Option<&TaskSlice<'_>>,
+    ) -> Result<Vec<CredentialRecord>, StoreError> {
+        let (cond, params) = TaskSlice::condition(slice, "task");
+        self.collect_with(
+            &format!(
+                "SELECT credential_id, holder, issuer, credential_type, epoch_us(issued_at),
+                        epoch_us(expires_at), scope::VARCHAR, task, origin, event_id
+                 FROM credentials WHERE {cond} ORDER BY credential_id, issued_at NULLS FIRST"
+            ),
+            &params,
             "reading credentials",
             |r| {
                 Ok(CredentialRecord {
@@ -192,10 +278,19 @@ impl Store {
 
     /// Every task declaration (manifest and `task.start`).
     pub fn tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
-        self.collect(
-            "SELECT task_id, origin, agent, intent, constraints::VARCHAR, epoch_us(declared_at),
-                    event_id
-             FROM tasks ORDER BY task_id, origin, declared_at NULLS FIRST",
+        self.tasks_in(None)
+    }
+
+    /// The declarations of every task, or of one.
+    pub fn tasks_in(&self, slice: Option<&TaskSlice<'_>>) -> Result<Vec<TaskRecord>, StoreError> {
+        let (cond, params) = TaskSlice::condition(slice, "task_id");
+        self.collect_with(
+            &format!(
+                "SELECT task_id, origin, agent, intent, constraints::VARCHAR,
+                        epoch_us(declared_at), event_id
+                 FROM tasks WHERE {cond} ORDER BY task_id, origin, declared_at NULLS FIRST"
+            ),
+            &params,
             "reading tasks",
             |r| {
                 Ok(TaskRecord {
@@ -231,15 +326,27 @@ impl Store {
     /// Uses of credentials (in `tool.call` and `auth` events) by someone other than their
     /// holder, grouped per actor, credential and task.
     pub fn credential_uses(&self) -> Result<Vec<CredentialUse>, StoreError> {
-        self.collect(
-            "SELECT e.actor, c.holder, e.credential, min(epoch_us(e.time)), e.task,
-                    list(e.id ORDER BY e.time, e.seq)
-             FROM events e
-             JOIN (SELECT DISTINCT credential_id, holder FROM credentials WHERE holder IS NOT NULL) c
-               ON c.credential_id = e.credential
-             WHERE c.holder <> e.actor AND e.kind IN ('tool.call', 'auth')
-             GROUP BY e.actor, c.holder, e.credential, e.task
-             ORDER BY 4, 1",
+        self.credential_uses_in(None)
+    }
+
+    /// The credential uses of every task, or of one.
+    pub fn credential_uses_in(
+        &self,
+        slice: Option<&TaskSlice<'_>>,
+    ) -> Result<Vec<CredentialUse>, StoreError> {
+        let (events, params) = TaskSlice::events(self, slice)?;
+        // `events` ends in a WHERE clause: the join condition joins it.
+        let events = events.replacen(" WHERE ", " JOIN (SELECT DISTINCT credential_id, holder FROM credentials WHERE holder IS NOT NULL) c ON c.credential_id = e.credential WHERE ", 1);
+        self.collect_with(
+            &format!(
+                "SELECT e.actor, c.holder, e.credential, min(epoch_us(e.time)), e.task,
+                        list(e.id ORDER BY e.time, e.seq)
+                 FROM {events}
+                   AND c.holder <> e.actor AND e.kind IN ('tool.call', 'auth')
+                 GROUP BY e.actor, c.holder, e.credential, e.task
+                 ORDER BY 4, 1"
+            ),
+            &params,
             "reading credential uses",
             |r| {
                 Ok(CredentialUse {
@@ -254,12 +361,13 @@ impl Store {
         )
     }
 
-    /// The graph's edges counted per (kind, from, to), in order of their first occurrence.
-    /// Bounded by the number of principal pairs, not by the number of tasks or events.
+    /// The graph's edges counted per (kind, from, to, whether they belong to a task), in order
+    /// of their first occurrence. Bounded by the number of principal pairs, not by the number
+    /// of tasks or events.
     pub fn hand_off_summary(&self) -> Result<Vec<HandOffSummary>, StoreError> {
         self.collect(
             "SELECT 'task_request', on_behalf_of, actor, min(epoch_us(time)), count(*), true,
-                    min(id)
+                    min(id), false
              FROM events
              WHERE kind = 'task.start' AND task IS NOT NULL AND on_behalf_of IS NOT NULL
                AND on_behalf_of <> actor
@@ -268,23 +376,23 @@ impl Store {
              SELECT kind, delegator, delegate, min(epoch_us(delegated_at)), count(*),
                     bool_and(constraints IS NOT NULL
                              AND CAST(constraints AS VARCHAR) NOT IN ('null', '{}')),
-                    min(event_id)
-             FROM delegations GROUP BY kind, delegator, delegate
+                    min(event_id), task IS NULL
+             FROM delegations GROUP BY kind, delegator, delegate, task IS NULL
              UNION ALL
              SELECT 'credential_issue', issuer, holder, min(epoch_us(issued_at)), count(*), true,
-                    min(event_id)
+                    min(event_id), task IS NULL
              FROM credentials
              WHERE issuer IS NOT NULL AND holder IS NOT NULL AND issued_at IS NOT NULL
-             GROUP BY issuer, holder
+             GROUP BY issuer, holder, task IS NULL
              UNION ALL
              SELECT 'credential_use', e.actor, c.holder, min(epoch_us(e.time)), count(*), true,
-                    min(e.id)
+                    min(e.id), e.task IS NULL
              FROM events e
              JOIN (SELECT DISTINCT credential_id, holder FROM credentials WHERE holder IS NOT NULL) c
                ON c.credential_id = e.credential
              WHERE c.holder <> e.actor AND e.kind IN ('tool.call', 'auth')
-             GROUP BY e.actor, c.holder
-             ORDER BY 4, 2, 3, 1",
+             GROUP BY e.actor, c.holder, e.task IS NULL
+             ORDER BY 4, 2, 3, 1, 8",
             "summarising the hand-offs",
             |r| {
                 Ok(HandOffSummary {
@@ -295,6 +403,7 @@ impl Store {
                     count: r.get::<_, i64>(4)? as u64,
                     constrained: r.get(5)?,
                     event_id: r.get(6)?,
+                    untasked: r.get(7)?,
                 })
             },
         )
@@ -316,9 +425,21 @@ impl Store {
 
     /// Every `task.start` event.
     pub fn task_starts(&self) -> Result<Vec<TaskStart>, StoreError> {
-        self.collect(
-            "SELECT task, actor, on_behalf_of, epoch_us(time), id FROM events
-             WHERE kind = 'task.start' AND task IS NOT NULL ORDER BY time, seq",
+        self.task_starts_in(None)
+    }
+
+    /// The `task.start` events of every task, or of one.
+    pub fn task_starts_in(
+        &self,
+        slice: Option<&TaskSlice<'_>>,
+    ) -> Result<Vec<TaskStart>, StoreError> {
+        let (events, params) = TaskSlice::events(self, slice)?;
+        self.collect_with(
+            &format!(
+                "SELECT e.task, e.actor, e.on_behalf_of, epoch_us(e.time), e.id FROM {events}
+                   AND e.kind = 'task.start' AND e.task IS NOT NULL ORDER BY e.time, e.seq"
+            ),
+            &params,
             "reading task starts",
             |r| {
                 Ok(TaskStart {

@@ -75,12 +75,13 @@ fn lines(app: &App, answer: &DetailAnswer) -> Vec<Line<'static>> {
     out.push(Line::raw(""));
     chain_lines(answer.chain.as_ref(), app.overview.is_none(), &mut out);
     if answer.chain.is_some()
+        && event.field("task").is_none()
         && let Some(Ok(o)) = &app.overview
         && o.summarised
     {
         out.push(Line::raw(
-            "  (large evidence: the chain follows principals through the summarised graph, one \
-             edge per principal pair; `onus graph --task T` shows the task's own hops)",
+            "  (large evidence and an event of no task: the chain follows principals through \
+             the summarised graph, one edge per principal pair)",
         ));
     }
     out.push(Line::raw(""));

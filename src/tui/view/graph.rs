@@ -47,7 +47,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Paragraph::new(info_lines(row))
             .block(Block::default().borders(Borders::TOP).title(if summarised {
                 " selected (Enter: its events) · large evidence: one row per principal \
-                         pair and kind, counted; `onus graph --task T` shows a task's hops "
+                         pair and kind, counted; an event's detail shows its task's own chain "
             } else {
                 " selected (Enter: its events) "
             }))
