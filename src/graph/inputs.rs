@@ -103,26 +103,27 @@ impl GraphInputs {
     }
 
     /// What a chain inside one task needs, as of `slice.until`: that task's own task starts,
-    /// delegations, credentials and credential uses edge by edge, `untasked` (the summary's
-    /// counted edges of no task, [`GraphInputs::summary_untasked`] of a summary), and every
-    /// principal, grant and owner. Bounded by one task's records plus the principal pairs, so a
-    /// chain can be rebuilt exactly in evidence too large to hold as a whole graph.
+    /// delegations, credentials and credential uses edge by edge, read from the store, plus
+    /// what does not depend on the task, taken from `summary` (a [`GraphInputs::load_summary`]):
+    /// every principal, grant, owner and the policy, and the hand-offs of no task counted per
+    /// principal pair. Bounded by one task's records plus the principal pairs, so a chain can be
+    /// rebuilt exactly in evidence too large to hold as a whole graph.
     pub fn load_for_task(
         store: &Store,
         slice: &TaskSlice<'_>,
-        untasked: Vec<Edge>,
+        summary: &Self,
     ) -> Result<Self, StoreError> {
         Ok(Self {
-            principals: store.principals()?,
+            principals: summary.principals.clone(),
             delegations: store.delegations_in(Some(slice))?,
             credentials: store.credentials_in(Some(slice))?,
             credential_uses: store.credential_uses_in(Some(slice))?,
-            grants: store.grants()?,
-            owners: store.owner_assignments()?,
+            grants: summary.grants.clone(),
+            owners: summary.owners.clone(),
             tasks: store.tasks_in(Some(slice))?,
             task_starts: store.task_starts_in(Some(slice))?,
-            max_depth: max_depth(store)?,
-            summary_untasked: untasked,
+            max_depth: summary.max_depth,
+            summary_untasked: summary.summary_untasked.clone(),
             ..Self::default()
         })
     }

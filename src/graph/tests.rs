@@ -349,9 +349,8 @@ fn the_summary_counts_every_edge_of_the_full_graph_per_principal_pair_and_kind()
         task: "T-1042",
         until: at,
     };
-    let untasked = summary.inputs().summary_untasked.clone();
     let scoped = DelegationGraph::build(
-        GraphInputs::load_for_task(&store, &slice, untasked).expect("task inputs"),
+        GraphInputs::load_for_task(&store, &slice, summary.inputs()).expect("task inputs"),
     );
     let rebuilt = scoped.chain("agent:payments", Some("T-1042"), at, None);
     assert_eq!(

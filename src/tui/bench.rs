@@ -123,6 +123,12 @@ impl Harness {
         }
     }
 
+    /// Hands one key to the loop without waiting for anything (typing into a prompt).
+    fn send_key(&mut self, code: KeyCode, modifiers: KeyModifiers) -> Result<(), TuiError> {
+        self.lp
+            .handle(Event::Term(Term::Key(KeyEvent::new(code, modifiers))))
+    }
+
     /// Presses `key` and waits for everything it asked for (the start-up overview aside).
     fn press(&mut self, code: KeyCode) -> Result<f64, TuiError> {
         let started = Instant::now();
@@ -155,7 +161,7 @@ fn settled(app: &App) -> bool {
 /// Opens the TUI on `store` without a terminal and times the key script of docs/benchmarks.md:
 /// a row down, page down from the top, opening the event detail, `G` and `g`, page up near the
 /// end (deep positions), `d` to the drift points, a search and `n`, and applying and clearing a
-/// filter.
+/// filter; then, once the overview has arrived, the event detail again (now with its chain).
 pub fn measure(store: &Store, options: &HarnessOptions) -> Result<HarnessReport, TuiError> {
     let started = Instant::now();
     let keymap = Keymap::builtin()?;
@@ -223,10 +229,7 @@ pub fn measure(store: &Store, options: &HarnessOptions) -> Result<HarnessReport,
         record("d (next drift point)", h.press(KeyCode::Char('d'))?);
     }
     h.press(KeyCode::Char('g'))?;
-    h.lp.handle(Event::Term(Term::Key(KeyEvent::new(
-        KeyCode::Char('/'),
-        KeyModifiers::NONE,
-    ))))?;
+    h.send_key(KeyCode::Char('/'), KeyModifiers::NONE)?;
     h.type_text(&options.search)?;
     record("search (`/` term, Enter)", h.press(KeyCode::Enter)?);
     for _ in 0..n {
@@ -234,15 +237,9 @@ pub fn measure(store: &Store, options: &HarnessOptions) -> Result<HarnessReport,
     }
     h.press(KeyCode::Char('g'))?;
     for _ in 0..n.div_ceil(4) {
-        h.lp.handle(Event::Term(Term::Key(KeyEvent::new(
-            KeyCode::Char('f'),
-            KeyModifiers::NONE,
-        ))))?;
+        h.send_key(KeyCode::Char('f'), KeyModifiers::NONE)?;
         // The prompt opens with the current filter; clear it first (ctrl-u).
-        h.lp.handle(Event::Term(Term::Key(KeyEvent::new(
-            KeyCode::Char('u'),
-            KeyModifiers::CONTROL,
-        ))))?;
+        h.send_key(KeyCode::Char('u'), KeyModifiers::CONTROL)?;
         h.type_text(&options.filter)?;
         record("apply a filter (Enter)", h.press(KeyCode::Enter)?);
         record("F (clear the filter)", h.press(KeyCode::Char('F'))?);
@@ -250,6 +247,13 @@ pub fn measure(store: &Store, options: &HarnessOptions) -> Result<HarnessReport,
     let script_secs = started.elapsed().as_secs_f64();
     // The peak memory must include the overview, so wait for it (as long as for any answer).
     h.until(started, |app| !app.busy().contains(&Slot::Overview))?;
+    // With the graph loaded, a detail also rebuilds the event's chain of authority.
+    h.press(KeyCode::Char('g'))?;
+    for _ in 0..n {
+        h.press(KeyCode::Char('j'))?;
+        record("Enter (detail with its chain)", h.press(KeyCode::Enter)?);
+        h.press(KeyCode::Esc)?;
+    }
     Ok(HarnessReport {
         events,
         open_rows_secs,

@@ -297,8 +297,7 @@ fn chain_of(store: &Store, built: &BuiltGraph, e: &EventDetail) -> Option<Chain>
                 task,
                 until: e.time,
             };
-            let untasked = built.graph.inputs().summary_untasked.clone();
-            let inputs = GraphInputs::load_for_task(store, &slice, untasked).ok()?;
+            let inputs = GraphInputs::load_for_task(store, &slice, built.graph.inputs()).ok()?;
             Some(DelegationGraph::build(inputs).chain(actor, Some(task), e.time, credential))
         }
         _ => Some(built.graph.chain(actor, task, e.time, credential)),

@@ -138,10 +138,11 @@ fn adapter_input(a: Option<&AdapterResult>) -> String {
 
 /// The TUI rows: open times, per-key p50 / p99, peak RSS.
 fn tui_rows(t: Option<&Result<TuiResult, String>>) -> Vec<(String, String)> {
-    const KEYS: [&str; 11] = [
+    const KEYS: [&str; 12] = [
         "j (down one row)",
         "page down (from the top)",
         "Enter (event detail)",
+        "Enter (detail with its chain)",
         "G (jump to end)",
         "g (jump to start)",
         "page up (near the end)",

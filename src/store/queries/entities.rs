@@ -335,14 +335,22 @@ impl Store {
         slice: Option<&TaskSlice<'_>>,
     ) -> Result<Vec<CredentialUse>, StoreError> {
         let (events, params) = TaskSlice::events(self, slice)?;
-        // `events` ends in a WHERE clause: the join condition joins it.
-        let events = events.replacen(" WHERE ", " JOIN (SELECT DISTINCT credential_id, holder FROM credentials WHERE holder IS NOT NULL) c ON c.credential_id = e.credential WHERE ", 1);
+        // For one task, only the credentials its events used are joined (not every credential).
+        let credentials = if slice.is_some() {
+            "SELECT DISTINCT credential_id, holder FROM credentials
+             WHERE holder IS NOT NULL AND credential_id IN (SELECT credential FROM e)"
+        } else {
+            "SELECT DISTINCT credential_id, holder FROM credentials WHERE holder IS NOT NULL"
+        };
         self.collect_with(
             &format!(
-                "SELECT e.actor, c.holder, e.credential, min(epoch_us(e.time)), e.task,
+                "WITH e AS (SELECT e.actor, e.credential, e.time, e.seq, e.task, e.id, e.kind
+                            FROM {events}),
+                      c AS ({credentials})
+                 SELECT e.actor, c.holder, e.credential, min(epoch_us(e.time)), e.task,
                         list(e.id ORDER BY e.time, e.seq)
-                 FROM {events}
-                   AND c.holder <> e.actor AND e.kind IN ('tool.call', 'auth')
+                 FROM e JOIN c ON c.credential_id = e.credential
+                 WHERE c.holder <> e.actor AND e.kind IN ('tool.call', 'auth')
                  GROUP BY e.actor, c.holder, e.credential, e.task
                  ORDER BY 4, 1"
             ),
