@@ -47,7 +47,7 @@ pub enum StoreError {
         supported: i64,
     },
     #[error(
-        "evidence database {path} is read-only here and needs migrating to schema {wanted} (open it once for writing, e.g. with `onus ingest`)"
+        "evidence database {path} is read-only here and needs migrating to schema {wanted} (open it once for writing: `onus reindex` does, and builds what the new schema adds)"
     )]
     NeedsMigration { path: PathBuf, wanted: i64 },
     #[error("query failed: {0}")]

@@ -1,12 +1,13 @@
-//! Evidence integrity: `onus verify` re-hashes the files a database was built from, and a
-//! second writer on an open database gets a clear "locked" error instead of corrupting it.
+//! Evidence integrity: `onus verify` re-hashes the files a database was built from, a second
+//! writer on an open database gets a clear "locked" error instead of corrupting it, and a store
+//! written before a schema change is migrated (and its derived tables built) rather than misread.
 
 use std::fs;
 use std::io::Write as _;
 
 use onus::store::{Access, Store};
 
-use crate::util::{fixture, onus};
+use crate::util::{fixture, ingested, onus, onus_json};
 
 #[test]
 fn verify_notices_a_changed_a_missing_and_an_unchanged_evidence_file() {
@@ -175,4 +176,54 @@ fn verify_json_escapes_hostile_file_names() {
             .is_some_and(|p| p.contains('\u{202e}')),
         "the parsed path keeps the character: {checks}"
     );
+}
+
+#[test]
+fn a_store_from_before_the_timeline_index_is_migrated_and_indexed_by_reindex() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = ingested("payments-copilot", &dir);
+    let count = |sql: &str| -> i64 {
+        let rows = onus_json(&db, &["query", "--format", "json", sql]);
+        rows[0]["n"].as_i64().expect("a count")
+    };
+    let events = count("SELECT count(*) AS n FROM events");
+    assert_eq!(count("SELECT count(*) AS n FROM timeline"), events);
+    let marks = count("SELECT count(*) AS n FROM timeline_marks WHERE drift_point");
+    assert_eq!(marks, 1, "the fixture's one drift point is marked");
+    // Make it a schema-3 store, as an onus without the index wrote it.
+    {
+        let conn = duckdb::Connection::open(&db).expect("open");
+        conn.execute_batch(
+            "DROP TABLE timeline; DROP TABLE timeline_marks;
+             DELETE FROM schema_version WHERE version = 4;",
+        )
+        .expect("downgrade");
+    }
+    let refused = onus(&db, &["query", "SELECT 1"]);
+    assert_ne!(refused.code, 0, "a read-only command refuses an old schema");
+    assert!(
+        refused.stderr.contains("onus reindex"),
+        "{}",
+        refused.stderr
+    );
+    let run = onus(&db, &["reindex"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(&format!("{events} events")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(count("SELECT count(*) AS n FROM timeline"), events);
+    assert_eq!(
+        count("SELECT count(*) AS n FROM timeline_marks WHERE drift_point"),
+        marks
+    );
+    // Positions follow the investigation order, with no gap.
+    assert_eq!(
+        count(
+            "SELECT count(*) AS n FROM (SELECT pos, row_number() OVER (ORDER BY time, source_id, seq) - 1 AS want FROM timeline) WHERE pos <> want"
+        ),
+        0
+    );
+    assert_eq!(count("SELECT max(pos) + 1 AS n FROM timeline"), events);
 }
