@@ -154,7 +154,14 @@ impl EvidenceFile {
         } else {
             Box::new(BufReader::with_capacity(CHUNK, raw))
         };
-        Ok(Self { tap, reader })
+        Ok(Self {
+            tap,
+            reader: Box::new(SkipByteOrderMark {
+                inner: reader,
+                head: None,
+                at: 0,
+            }),
+        })
     }
 
     /// Separates the decoded stream from the handle that watches the file on disk.
@@ -194,6 +201,68 @@ impl FileWatch {
             hasher.update(&buf[..n]);
         }
         Ok(hex(&hasher.finalize()))
+    }
+}
+
+/// A UTF-8 byte-order mark, as Windows tools write at the start of a text file.
+const BYTE_ORDER_MARK: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// Drops a byte-order mark at the start of the decoded stream (JSON allows a reader to ignore
+/// it; left in, it made every format refuse the file). The file's hash still covers it; byte
+/// offsets in quarantine records count from after it. The first bytes are looked at on the
+/// first read, so a read error surfaces where reads are expected to fail, not at open.
+struct SkipByteOrderMark {
+    inner: Box<dyn BufRead>,
+    /// The first bytes, once read (without the mark); `None` before the first read.
+    head: Option<Vec<u8>>,
+    /// How much of `head` has been consumed.
+    at: usize,
+}
+
+impl SkipByteOrderMark {
+    fn head(&mut self) -> io::Result<&[u8]> {
+        if self.head.is_none() {
+            let mut first = [0u8; 3];
+            let got = read_up_to(&mut self.inner, &mut first)?;
+            let kept = if got == 3 && first == BYTE_ORDER_MARK {
+                Vec::new()
+            } else {
+                first[..got].to_vec()
+            };
+            self.head = Some(kept);
+        }
+        Ok(self.head.as_deref().map_or(&[][..], |h| &h[self.at..]))
+    }
+}
+
+impl Read for SkipByteOrderMark {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let available = self.fill_buf()?;
+            let n = available.len().min(buf.len());
+            buf[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for SkipByteOrderMark {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if !self.head()?.is_empty() {
+            return self.head();
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        let left = self.head.as_ref().map_or(0, |h| h.len() - self.at);
+        if left > 0 {
+            self.at += amount.min(left);
+        } else {
+            self.inner.consume(amount);
+        }
     }
 }
 
@@ -303,6 +372,32 @@ mod tests {
             out.push((buf.clone(), info));
         }
         out
+    }
+
+    fn decoded(bytes: &[u8]) -> Vec<u8> {
+        let mut file = EvidenceFile::from_reader(
+            Box::new(io::Cursor::new(bytes.to_vec())),
+            &Limits::default(),
+        )
+        .expect("open");
+        let mut out = Vec::new();
+        file.reader.read_to_end(&mut out).expect("read");
+        out
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_skipped_and_only_there() {
+        assert_eq!(decoded(b"\xEF\xBB\xBF{\"a\":1}\n"), b"{\"a\":1}\n");
+        // Anywhere else, and a partial mark, the bytes stay.
+        assert_eq!(decoded(b"{}\xEF\xBB\xBF"), b"{}\xEF\xBB\xBF");
+        assert_eq!(decoded(b"\xEF\xBB"), b"\xEF\xBB");
+        assert_eq!(decoded(b"\xEF\xBB\xBF"), b"");
+        assert_eq!(decoded(b"ab"), b"ab");
+        assert_eq!(decoded(b""), b"");
+        // Inside gzip too: the mark is a property of the text, not of the file.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, b"\xEF\xBB\xBF[1]").expect("compress");
+        assert_eq!(decoded(&gz.finish().expect("compress")), b"[1]");
     }
 
     #[test]

@@ -403,3 +403,48 @@ fn denied_or_failed_hand_offs_and_credentials_derive_nothing() {
     assert_eq!(c.as_array().map(Vec::len), Some(1));
     assert_eq!(c[0]["credential_id"], "k2");
 }
+
+#[test]
+fn a_byte_order_mark_does_not_stop_a_log_from_loading_under_auto_detection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("windows.jsonl");
+    let mut bytes = vec![0xEF, 0xBB, 0xBF];
+    bytes.extend(
+        (0..7)
+            .map(native_line)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .bytes(),
+    );
+    fs::write(&log, &bytes).expect("write");
+    let db = dir.path().join("bom.duckdb");
+    let run = onus(&db, &["ingest", log.to_str().expect("path")]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let rows = onus_json(
+        &db,
+        &[
+            "query",
+            "--format",
+            "json",
+            "SELECT (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM quarantine) AS q, \
+             (SELECT min(locator) FROM events) AS first, (SELECT sha256 FROM sources) AS sha",
+        ],
+    );
+    assert_eq!(rows[0]["e"], 7, "{rows}");
+    assert_eq!(rows[0]["q"], 0, "{rows}");
+    assert_eq!(rows[0]["first"], "L1");
+    // The hash is of the file as it is on disk, mark included.
+    let digest = sha2_hex(&bytes);
+    assert_eq!(rows[0]["sha"], digest);
+}
+
+fn sha2_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .fold(String::new(), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
