@@ -172,8 +172,7 @@ pub(super) fn load_log(
     progress.file_finished();
     let mut quarantine_sample = Vec::new();
     if counts.records_quarantined > 0 {
-        quarantine_sample = store.quarantine_reasons(source_id)?;
-        quarantine_sample.truncate(QUARANTINE_SAMPLE);
+        quarantine_sample = store.quarantine_reasons(source_id, QUARANTINE_SAMPLE)?;
     }
     Ok(FileOutcome::Loaded {
         source_id,

@@ -448,3 +448,37 @@ fn sha2_hex(bytes: &[u8]) -> String {
             out
         })
 }
+
+#[test]
+fn the_quarantine_sample_is_in_file_order_within_a_document() {
+    // Twelve bad records in one CloudTrail document share a byte offset; their locators
+    // L1.1 … L1.12 must not come back in text order (L1.1, L1.10, L1.11, …).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("trail.json");
+    let items: Vec<String> = (1..=12).map(|n| n.to_string()).collect();
+    fs::write(&log, format!("{{\"Records\":[{}]}}", items.join(","))).expect("write");
+    let db = dir.path().join("q.duckdb");
+    let run = onus(
+        &db,
+        &[
+            "ingest",
+            "--format",
+            "cloudtrail",
+            "--json",
+            log.to_str().expect("path"),
+        ],
+    );
+    let summary: serde_json::Value = serde_json::from_str(&run.stdout).expect("json summary");
+    let sample: Vec<&str> = summary["files"][0]["quarantine_sample"]
+        .as_array()
+        .expect("a sample")
+        .iter()
+        .map(|pair| pair[0].as_str().expect("locator"))
+        .collect();
+    assert_eq!(
+        sample,
+        ["L1.1", "L1.2", "L1.3", "L1.4", "L1.5"],
+        "{}",
+        run.stdout
+    );
+}

@@ -76,17 +76,26 @@ impl Store {
             .map_err(StoreError::db("looking up a source"))
     }
 
-    /// Rows of the quarantine table for one source, as (locator, reason).
-    pub fn quarantine_reasons(&self, source_id: i32) -> Result<Vec<(String, String)>, StoreError> {
+    /// The first `limit` quarantined records of one source, in file order, as (locator, reason).
+    pub fn quarantine_reasons(
+        &self,
+        source_id: i32,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        // Within one byte offset (the items of one document), the order they were met in: the
+        // locators `L1.5` and `L1.11` do not sort as text.
         let mut stmt = self
             .conn()
             .prepare(
                 "SELECT locator, reason FROM quarantine WHERE source_id = ?
-                 ORDER BY coalesce(byte_offset, 0), locator",
+                 ORDER BY coalesce(byte_offset, 0), rowid LIMIT ?",
             )
             .map_err(StoreError::db("reading quarantine"))?;
         let rows = stmt
-            .query_map(params![source_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map(
+                params![source_id, i64::try_from(limit).unwrap_or(i64::MAX)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .map_err(StoreError::db("reading quarantine"))?;
         rows.collect::<Result<_, _>>()
             .map_err(StoreError::db("reading quarantine"))
