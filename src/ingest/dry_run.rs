@@ -136,6 +136,36 @@ mod tests {
     }
 
     #[test]
+    fn responses_waiting_for_their_requests_are_held_up_to_a_bound() {
+        // More unanswered responses than the adapter holds: the ones past the bound are
+        // quarantined at once (saying why), the held ones at the end; none is lost.
+        use std::fmt::Write as _;
+        let n = 100_003;
+        let mut log = String::new();
+        for id in 0..n {
+            let _ = writeln!(
+                log,
+                "{{\"timestamp\":\"2026-03-11T09:00:03Z\",\"session\":\"s\",\"message\":{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{}}}}}}"
+            );
+        }
+        let parsed = parse_evidence(
+            log.as_bytes(),
+            FormatChoice::Force(Format::Mcp),
+            &Limits::default(),
+        )
+        .expect("parsed");
+        assert_eq!(parsed.counts.records_read, n);
+        assert_eq!(parsed.quarantine.len() as u64, n);
+        let refused_at_once: Vec<&str> = parsed
+            .quarantine
+            .iter()
+            .filter(|q| q.reason.contains("too many such responses"))
+            .map(|q| q.locator.as_str())
+            .collect();
+        assert_eq!(refused_at_once, ["L100001", "L100002", "L100003"]);
+    }
+
+    #[test]
     fn a_gzip_bomb_in_memory_is_refused_at_the_limit() {
         use std::io::Write as _;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());

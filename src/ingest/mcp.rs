@@ -20,7 +20,11 @@ use crate::model::{Event, EventKind, Outcome, PrincipalKind, Timestamp, Trust};
 use message::{Message, Meta};
 
 /// Requests held while waiting for their responses; beyond this, new ones are stored at once.
+/// Responses waiting for their requests are held up to the same number.
 const MAX_PENDING: usize = 100_000;
+/// Raw bytes of the responses held while waiting for their requests; beyond this, a response
+/// whose request has not been seen is quarantined at once rather than held.
+const MAX_ORPHAN_BYTES: usize = 256 << 20;
 /// Methods whose request and response are an action and its result.
 const ACTION_METHODS: &[&str] = &["tools/call", "resources/read", "prompts/get"];
 /// Methods a server sends to its client.
@@ -66,6 +70,8 @@ pub(super) struct McpAdapter {
     peers: HashMap<String, Peers>,
     pending: HashMap<(String, String), Pending>,
     orphans: HashMap<(String, String), Orphan>,
+    /// Raw bytes held in `orphans`.
+    orphan_bytes: usize,
     last_time: Option<Timestamp>,
     seq: u64,
 }
@@ -91,6 +97,7 @@ impl Adapter for McpAdapter {
             sink.event(p.event)?;
         }
         let mut orphans: Vec<((String, String), Orphan)> = self.orphans.drain().collect();
+        self.orphan_bytes = 0;
         orphans.sort_by_key(|(_, o)| o.seq);
         for ((_, id), o) in orphans {
             let reason = format!(
@@ -202,6 +209,7 @@ impl McpAdapter {
                 }
                 sink.record_ok();
                 if let Some(orphan) = self.orphans.remove(&key) {
+                    self.orphan_bytes -= orphan.raw.len();
                     sink.record_ok(); // the response, read earlier
                     return Self::pair(Pending { event: e, method }, orphan, sink);
                 }
@@ -259,9 +267,29 @@ impl McpAdapter {
         sink: &mut Sink<'_>,
     ) -> Result<(), Stop> {
         let id = key.1.clone();
+        if !self.orphans.contains_key(&key)
+            && (self.orphans.len() >= MAX_PENDING
+                || self.orphan_bytes + orphan.raw.len() > MAX_ORPHAN_BYTES)
+        {
+            let reason = format!(
+                "a response to JSON-RPC id {id} with no request before it, and too many such \
+                 responses are already waiting ({MAX_PENDING} responses, {MAX_ORPHAN_BYTES} \
+                 bytes at most) to hold it for one"
+            );
+            return sink.quarantine(
+                &orphan.locator,
+                Some(orphan.offset),
+                &reason,
+                orphan.raw.as_bytes(),
+                orphan.raw.len() as u64,
+                false,
+            );
+        }
+        self.orphan_bytes += orphan.raw.len();
         let Some(older) = self.orphans.insert(key, orphan) else {
             return Ok(());
         };
+        self.orphan_bytes -= older.raw.len();
         let reason = format!(
             "a response to JSON-RPC id {id} with no request in this file, followed by another response to the same id (a duplicate id)"
         );
