@@ -64,6 +64,9 @@ pub struct TaskStart {
     pub event_id: String,
 }
 
+/// How far before a task's declaration its records are looked for (see [`TaskSlice`]).
+const CLOCK_SKEW_MICROS: i64 = 3_600_000_000;
+
 /// The records of one task up to a time: what a chain of authority inside that task is built
 /// from, without reading every task's records (see `GraphInputs::load_for_task`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,9 +102,12 @@ impl TaskSlice<'_> {
                 |r| r.get(0),
             )
             .map_err(StoreError::db("reading a task's start"))?;
-        // Literal bounds, so that DuckDB prunes row groups by the zone maps of `time`.
+        // Literal bounds, so that DuckDB prunes row groups by the zone maps of `time`. The task's
+        // records start with its declaration; an hour before it allows for clocks that disagree
+        // between sources.
         let until = s.until.timestamp_micros();
         let since = since.map_or(String::new(), |t| {
+            let t = t.saturating_sub(CLOCK_SKEW_MICROS);
             format!(" AND e.time >= make_timestamp({t})")
         });
         Ok((
