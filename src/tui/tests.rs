@@ -73,6 +73,11 @@ struct Harness {
 
 impl Harness {
     fn new(size: (u16, u16)) -> Self {
+        Self::summarising_above(size, worker::FULL_GRAPH_MAX_ROWS)
+    }
+
+    /// A harness whose overview summarises the graph past `rows` graph records.
+    fn summarising_above(size: (u16, u16), rows: u64) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = dir.path().join("hostile.jsonl");
         std::fs::write(&log, evidence_lines().join("\n")).expect("write log");
@@ -137,9 +142,11 @@ impl Harness {
             )
             .expect("seed");
         let app = App::new(Keymap::builtin().expect("keymap"), "test".to_owned(), size);
+        let mut worker = worker::WorkerState::default();
+        worker.summarise_above = rows;
         let mut h = Self {
             store,
-            worker: worker::WorkerState::default(),
+            worker,
             app,
             ids,
             saved: Vec::new(),
@@ -288,6 +295,45 @@ fn the_detail_shows_chain_declared_scope_and_raw_evidence() {
     ] {
         assert!(screen.contains(needle), "{needle} missing:\n{screen}");
     }
+}
+
+#[test]
+fn a_summarised_graph_still_gives_the_detail_its_tasks_exact_chain() {
+    let chain_at_the_drift_point = |summarise_above: u64| {
+        let mut h = Harness::summarising_above((120, 40), summarise_above);
+        let summarised = match &h.app.overview {
+            Some(Ok(o)) => o.summarised,
+            other => panic!("no overview: {other:?}"),
+        };
+        h.act(Action::ViewGraph);
+        let graph_screen = h.screen(200, 40);
+        h.act(Action::ViewTimeline);
+        h.act(Action::NextDrift);
+        h.act(Action::Open);
+        let detail = h.app.detail.clone().expect("a detail");
+        let chain = detail.chain.expect("a chain");
+        (
+            summarised,
+            graph_screen,
+            serde_json::to_value(&chain).expect("json"),
+        )
+    };
+    let (full, full_screen, exact) = chain_at_the_drift_point(u64::MAX);
+    let (summary, summary_screen, rebuilt) = chain_at_the_drift_point(0);
+    assert!(!full && summary);
+    assert!(!full_screen.contains("large evidence"), "{full_screen}");
+    assert!(
+        summary_screen.contains("large evidence"),
+        "{summary_screen}"
+    );
+    assert!(
+        exact["hops"].as_array().is_some_and(|h| !h.is_empty()),
+        "{exact}"
+    );
+    assert_eq!(
+        rebuilt, exact,
+        "the task's chain, rebuilt from its own records"
+    );
 }
 
 #[test]

@@ -220,17 +220,29 @@ pub struct BuiltGraph {
 pub type SharedGraph = Arc<Mutex<Option<Arc<BuiltGraph>>>>;
 
 /// What a worker keeps between requests.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct WorkerState {
     graph: SharedGraph,
     /// The last filter's index: pages, counts and searches under one filter reuse it.
     index: Option<FilterIndex>,
+    /// Graph records past which the overview summarises ([`FULL_GRAPH_MAX_ROWS`]; tests lower it).
+    pub(crate) summarise_above: u64,
+}
+
+impl Default for WorkerState {
+    fn default() -> Self {
+        Self::sharing(SharedGraph::default())
+    }
 }
 
 impl WorkerState {
     /// A state whose graph slot is shared with other workers.
     pub fn sharing(graph: SharedGraph) -> Self {
-        Self { graph, index: None }
+        Self {
+            graph,
+            index: None,
+            summarise_above: FULL_GRAPH_MAX_ROWS,
+        }
     }
 
     fn graph(&self) -> Option<Arc<BuiltGraph>> {
@@ -367,7 +379,7 @@ pub fn execute(store: &Store, state: &mut WorkerState, query: Query) -> Result<A
             // in memory): the action checks (amplification, depth) come from the stored
             // analysis. Past a size, not even edge by edge: one counted edge per principal pair
             // and kind keeps the memory bounded whatever the number of tasks.
-            let summarised = store.graph_input_rows()? > FULL_GRAPH_MAX_ROWS;
+            let summarised = store.graph_input_rows()? > state.summarise_above;
             let inputs = if summarised {
                 GraphInputs::load_summary(store)
             } else {
