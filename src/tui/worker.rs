@@ -227,7 +227,13 @@ pub struct WorkerState {
     index: Option<FilterIndex>,
     /// Graph records past which the overview summarises ([`FULL_GRAPH_MAX_ROWS`]; tests lower it).
     pub(crate) summarise_above: u64,
+    /// Histograms of the last few filters, newest last: the evidence does not change while the
+    /// TUI runs, and clearing a filter or going back to one should not scan again.
+    histograms: Vec<(EventFilter, Histogram)>,
 }
+
+/// Histograms a worker keeps.
+const HISTOGRAMS_KEPT: usize = 8;
 
 impl Default for WorkerState {
     fn default() -> Self {
@@ -242,7 +248,24 @@ impl WorkerState {
             graph,
             index: None,
             summarise_above: FULL_GRAPH_MAX_ROWS,
+            histograms: Vec::new(),
         }
+    }
+
+    fn histogram(&mut self, store: &Store, filter: EventFilter) -> Result<Histogram, StoreError> {
+        let known = self.histograms.iter().position(|(f, _)| *f == filter);
+        let entry = if let Some(i) = known {
+            self.histograms.remove(i)
+        } else {
+            let h = store.histogram(&filter, HISTOGRAM_BUCKETS)?;
+            (filter, h)
+        };
+        let histogram = entry.1.clone();
+        self.histograms.push(entry);
+        if self.histograms.len() > HISTOGRAMS_KEPT {
+            self.histograms.remove(0);
+        }
+        Ok(histogram)
     }
 
     fn graph(&self) -> Option<Arc<BuiltGraph>> {
@@ -328,7 +351,7 @@ pub fn execute(store: &Store, state: &mut WorkerState, query: Query) -> Result<A
             offset,
             rows: store.event_page(state.index(store, &filter)?, offset, limit)?,
         },
-        Query::Histogram(filter) => Answer::Histogram(store.histogram(&filter, HISTOGRAM_BUCKETS)?),
+        Query::Histogram(filter) => Answer::Histogram(state.histogram(store, filter)?),
         Query::Position { filter, id } => {
             let position = store.event_position(state.index(store, &filter)?, &id)?;
             Answer::Position { id, position }
