@@ -445,3 +445,43 @@ pub fn execute(store: &Store, state: &mut WorkerState, query: Query) -> Result<A
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_are_kept_per_filter_newest_last_and_bounded() {
+        let store = Store::open_in_memory().expect("store");
+        let mut state = WorkerState::default();
+        let by_actor = |n: usize| EventFilter {
+            actor: Some(format!("agent:{n}")),
+            ..EventFilter::default()
+        };
+        for n in 0..HISTOGRAMS_KEPT + 3 {
+            state.histogram(&store, by_actor(n)).expect("histogram");
+        }
+        assert_eq!(state.histograms.len(), HISTOGRAMS_KEPT);
+        assert_eq!(
+            state.histograms[0].0,
+            by_actor(3),
+            "the oldest were dropped"
+        );
+        // Asking again for a kept filter answers from memory and makes it the newest; a store
+        // that cannot be read any more shows that no query ran.
+        let kept = by_actor(5);
+        let before = state.histograms.len();
+        store
+            .conn()
+            .execute_batch("DROP TABLE timeline_marks; DROP TABLE timeline")
+            .expect("drop");
+        let again = state.histogram(&store, kept.clone()).expect("from memory");
+        assert_eq!(state.histograms.len(), before);
+        assert_eq!(state.histograms.last().map(|(f, _)| f), Some(&kept));
+        assert_eq!(again.counts.len(), HISTOGRAM_BUCKETS as usize);
+        assert!(
+            state.histogram(&store, by_actor(99)).is_err(),
+            "a new filter queries"
+        );
+    }
+}
