@@ -158,7 +158,10 @@ impl Workers {
         match query {
             Query::Sql(_) => &self.console,
             Query::Overview => &self.graph,
-            Query::Histogram(_) | Query::Position { .. } | Query::Find { .. } => &self.scan,
+            Query::Histogram(_)
+            | Query::Position { .. }
+            | Query::Find { .. }
+            | Query::Locate(_) => &self.scan,
             Query::Count(_) | Query::Page { .. } | Query::Detail { .. } => &self.browse,
         }
     }

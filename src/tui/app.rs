@@ -175,6 +175,9 @@ pub struct App {
     /// True when the findings table is empty and the graph's own findings are listed.
     pub findings_from_graph: bool,
     pub bookmarks: BTreeSet<String>,
+    /// Timeline positions of the bookmarks, as far as known (set when bookmarking, looked up at
+    /// start for those read from the file): `u`/`U` then need no search by id.
+    pub bookmark_pos: BTreeMap<String, u64>,
     /// Whether bookmarks are written to a file (false for an in-memory database).
     pub bookmarks_persist: bool,
     pub prompt: Option<Prompt>,
@@ -206,6 +209,7 @@ impl App {
             findings: Vec::new(),
             findings_from_graph: false,
             bookmarks: BTreeSet::new(),
+            bookmark_pos: BTreeMap::new(),
             bookmarks_persist: false,
             prompt: None,
             help: false,
@@ -221,6 +225,10 @@ impl App {
     pub fn start(&mut self) -> Vec<Effect> {
         let mut effects = vec![self.request(Query::Overview)];
         effects.extend(self.reload_timeline());
+        if !self.bookmarks.is_empty() {
+            let ids = self.bookmarks.iter().cloned().collect();
+            effects.push(self.request(Query::Locate(ids)));
+        }
         effects
     }
 
@@ -518,14 +526,26 @@ impl App {
         self.timeline.current().map(|r| r.id.clone())
     }
 
+    /// Timeline position of the event [`App::current_event`] names, when known.
+    fn current_pos(&self) -> Option<u64> {
+        if self.view == View::Detail {
+            return self.detail.as_ref().and_then(|d| d.pos);
+        }
+        self.timeline.current().map(|r| r.pos)
+    }
+
     fn toggle_bookmark(&mut self) -> Vec<Effect> {
         let Some(id) = self.current_event() else {
             self.complain("no event selected to bookmark");
             return Vec::new();
         };
         if self.bookmarks.remove(&id) {
+            self.bookmark_pos.remove(&id);
             self.say(format!("bookmark removed ({} left)", self.bookmarks.len()));
         } else {
+            if let Some(pos) = self.current_pos() {
+                self.bookmark_pos.insert(id.clone(), pos);
+            }
             self.bookmarks.insert(id);
             self.say(format!("bookmarked ({} in all)", self.bookmarks.len()));
         }

@@ -160,7 +160,8 @@ fn settled(app: &App) -> bool {
 
 /// Opens the TUI on `store` without a terminal and times the key script of docs/benchmarks.md:
 /// a row down, page down from the top, opening the event detail, `G` and `g`, page up near the
-/// end (deep positions), `d` to the drift points, a search and `n`, and applying and clearing a
+/// end (deep positions), `d` to the drift points, `u` between two bookmarks, a search and `n`,
+/// and applying and clearing a
 /// filter; then, once the overview has arrived, the event detail again (now with its chain).
 pub fn measure(store: &Store, options: &HarnessOptions) -> Result<HarnessReport, TuiError> {
     let started = Instant::now();
@@ -227,6 +228,15 @@ pub fn measure(store: &Store, options: &HarnessOptions) -> Result<HarnessReport,
     h.press(KeyCode::Char('g'))?;
     for _ in 0..n {
         record("d (next drift point)", h.press(KeyCode::Char('d'))?);
+    }
+    // Two bookmarks, near the start and at the end; `u` goes back and forth between them.
+    h.press(KeyCode::Char('g'))?;
+    h.press(KeyCode::Char('j'))?;
+    h.press(KeyCode::Char('m'))?;
+    h.press(KeyCode::Char('G'))?;
+    h.press(KeyCode::Char('m'))?;
+    for _ in 0..n {
+        record("u (next bookmark)", h.press(KeyCode::Char('u'))?);
     }
     h.press(KeyCode::Char('g'))?;
     h.send_key(KeyCode::Char('/'), KeyModifiers::NONE)?;

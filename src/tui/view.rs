@@ -128,6 +128,7 @@ fn slot_name(slot: Slot) -> &'static str {
         Slot::Histogram => "histogram",
         Slot::Jump => "jump",
         Slot::Detail => "detail",
+        Slot::Locate => "bookmarks",
         Slot::Overview => "graph+findings",
         Slot::Sql => "sql",
     }

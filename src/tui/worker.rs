@@ -7,6 +7,7 @@
 //! to older ones. The worker also coalesces: of the requests queued for one slot, only the newest
 //! runs (holding `j` down does not queue a hundred page reads).
 
+use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -16,7 +17,7 @@ use super::tree::{TreeRow, build_tree};
 use crate::analysis::catalogue::DELEG_AMPLIFICATION;
 use crate::graph::{Chain, DelegationGraph, GraphFinding, GraphInputs};
 use crate::store::{
-    ConsoleResult, ConsoleRun, Direction, EventDetail, EventFilter, FilterIndex, Histogram,
+    ConsoleResult, ConsoleRun, Direction, EventDetail, EventFilter, FilterIndex, Histogram, Hit,
     PageRow, Store, StoreError, StoredAccountability, StoredDriftPoint, StoredFinding, Target,
     TaskDeclaration, TaskSlice,
 };
@@ -67,6 +68,8 @@ pub enum Query {
         id: String,
         pos: Option<u64>,
     },
+    /// Timeline positions of these events (bookmarks loaded from their file).
+    Locate(Vec<String>),
     /// The delegation graph, findings, accountability records and drift points.
     Overview,
     Sql(String),
@@ -80,6 +83,7 @@ pub enum Slot {
     Histogram,
     Jump,
     Detail,
+    Locate,
     Overview,
     Sql,
 }
@@ -92,6 +96,7 @@ impl Query {
             Self::Histogram(_) => Slot::Histogram,
             Self::Position { .. } | Self::Find { .. } => Slot::Jump,
             Self::Detail { .. } => Slot::Detail,
+            Self::Locate(_) => Slot::Locate,
             Self::Overview => Slot::Overview,
             Self::Sql(_) => Slot::Sql,
         }
@@ -156,6 +161,8 @@ pub enum Answer {
         purpose: FindPurpose,
     },
     Detail(Box<DetailAnswer>),
+    /// Events with their timeline positions (those that exist).
+    Located(Vec<(u64, String)>),
     Overview(Box<Overview>),
     Sql {
         sql: String,
@@ -230,6 +237,9 @@ pub struct WorkerState {
     /// Histograms of the last few filters, newest last: the evidence does not change while the
     /// TUI runs, and clearing a filter or going back to one should not scan again.
     histograms: Vec<(EventFilter, Histogram)>,
+    /// Timeline positions of the events looked up by id so far (`None`: not in the evidence).
+    /// Bookmark jumps go by them instead of scanning the ids of the timeline on every key.
+    positions: HashMap<String, Option<u64>>,
 }
 
 /// Histograms a worker keeps.
@@ -249,7 +259,37 @@ impl WorkerState {
             index: None,
             summarise_above: FULL_GRAPH_MAX_ROWS,
             histograms: Vec::new(),
+            positions: HashMap::new(),
         }
+    }
+
+    /// `ids` with their timeline positions, in position order (unknown ids left out); the ids
+    /// not looked up before are looked up together, once.
+    fn positions_of(
+        &mut self,
+        store: &Store,
+        ids: &[String],
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|id| !self.positions.contains_key(*id))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let found: HashMap<String, u64> =
+                store.timeline_positions(&missing)?.into_iter().collect();
+            for id in missing {
+                let pos = found.get(&id).copied();
+                self.positions.insert(id, pos);
+            }
+        }
+        let mut out: Vec<(u64, String)> = ids
+            .iter()
+            .filter_map(|id| Some((self.positions.get(id).copied().flatten()?, id.clone())))
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
     fn histogram(&mut self, store: &Store, filter: EventFilter) -> Result<Histogram, StoreError> {
@@ -339,6 +379,30 @@ fn chain_of(store: &Store, built: &BuiltGraph, e: &EventDetail) -> Option<Chain>
     }
 }
 
+/// The next event matching `target` from `from`, wrapping around once (the hit, and whether it
+/// wrapped). Events named by id (bookmarks) are found by their positions, looked up once.
+fn find(
+    store: &Store,
+    state: &mut WorkerState,
+    filter: &EventFilter,
+    target: Target,
+    from: Option<u64>,
+    direction: Direction,
+) -> Result<(Option<Hit>, bool), StoreError> {
+    let target = match target {
+        Target::Ids(ids) => Target::Events(state.positions_of(store, &ids)?),
+        other => other,
+    };
+    let index = state.index(store, filter)?;
+    let hit = store.find_event(index, &target, from, direction)?;
+    if hit.is_none() && from.is_some() {
+        let again = store.find_event(index, &target, None, direction)?;
+        let wrapped = again.is_some();
+        return Ok((again, wrapped));
+    }
+    Ok((hit, false))
+}
+
 /// Runs one query, with what the worker kept from earlier ones.
 pub fn execute(store: &Store, state: &mut WorkerState, query: Query) -> Result<Answer, StoreError> {
     Ok(match query {
@@ -363,19 +427,14 @@ pub fn execute(store: &Store, state: &mut WorkerState, query: Query) -> Result<A
             direction,
             purpose,
         } => {
-            let index = state.index(store, &filter)?;
-            let mut hit = store.find_event(index, &target, from, direction)?;
-            let mut wrapped = false;
-            if hit.is_none() && from.is_some() {
-                hit = store.find_event(index, &target, None, direction)?;
-                wrapped = hit.is_some();
-            }
+            let (hit, wrapped) = find(store, state, &filter, target, from, direction)?;
             Answer::Found {
                 hit: hit.map(|h| (h.id, h.ordinal)),
                 wrapped,
                 purpose,
             }
         }
+        Query::Locate(ids) => Answer::Located(state.positions_of(store, &ids)?),
         Query::Detail { id, pos } => {
             let event = store.event_detail(&id, pos)?;
             let tasks = match event.as_ref().and_then(|e| e.field("task")) {

@@ -138,7 +138,7 @@ fn adapter_input(a: Option<&AdapterResult>) -> String {
 
 /// The TUI rows: open times, per-key p50 / p99, peak RSS.
 fn tui_rows(t: Option<&Result<TuiResult, String>>) -> Vec<(String, String)> {
-    const KEYS: [&str; 12] = [
+    const KEYS: [&str; 13] = [
         "j (down one row)",
         "page down (from the top)",
         "Enter (event detail)",
@@ -147,6 +147,7 @@ fn tui_rows(t: Option<&Result<TuiResult, String>>) -> Vec<(String, String)> {
         "g (jump to start)",
         "page up (near the end)",
         "d (next drift point)",
+        "u (next bookmark)",
         "search (`/` term, Enter)",
         "n (next search hit)",
         "apply a filter (Enter)",

@@ -117,6 +117,8 @@ pub enum Target {
     Ids(Vec<String>),
     /// Drift points (as the analysis recorded them).
     DriftPoints,
+    /// These events, whose timeline positions are known, in position order.
+    Events(Vec<(u64, String)>),
 }
 
 /// Which way a search goes from its starting event.
@@ -398,6 +400,60 @@ impl Store {
         Ok(None)
     }
 
+    /// Timeline positions of the events among `ids` that exist, in one pass over the ids.
+    pub fn timeline_positions(&self, ids: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
+        let context = "locating events";
+        let mut out = Vec::new();
+        for batch in ids.chunks(1000) {
+            let sql = format!(
+                "SELECT id, pos FROM timeline WHERE id IN ({})",
+                vec!["?"; batch.len()].join(", ")
+            );
+            let mut stmt = self.conn().prepare(&sql).map_err(StoreError::db(context))?;
+            let rows = stmt
+                .query_map(params_from_iter(batch.iter()), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+                })
+                .map_err(StoreError::db(context))?;
+            for row in rows {
+                out.push(row.map_err(StoreError::db(context))?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The first of `candidates` (events with their timeline positions, in position order)
+    /// beyond timeline position `from` going `direction` (from the start, or the end, when
+    /// `from` is `None`) that `index`'s filter keeps. Costs one small count per candidate tried
+    /// under a filter, nothing without one.
+    pub fn first_kept(
+        &self,
+        index: &FilterIndex,
+        candidates: &[(u64, String)],
+        from: Option<u64>,
+        direction: Direction,
+    ) -> Result<Option<Hit>, StoreError> {
+        let beyond = |pos: u64| match (direction, from) {
+            (_, None) => true,
+            (Direction::Forward, Some(f)) => pos > f,
+            (Direction::Backward, Some(f)) => pos < f,
+        };
+        let mut tried: Box<dyn Iterator<Item = &(u64, String)>> = match direction {
+            Direction::Forward => Box::new(candidates.iter()),
+            Direction::Backward => Box::new(candidates.iter().rev()),
+        };
+        tried.try_fold(None, |found, (pos, id)| {
+            if found.is_some() || !beyond(*pos) {
+                return Ok(found);
+            }
+            Ok(self.ordinal_of(index, *pos)?.map(|ordinal| Hit {
+                id: id.clone(),
+                pos: *pos,
+                ordinal,
+            }))
+        })
+    }
+
     /// Place of event `id` among the events `index` keeps; `None` when the filter hides it or
     /// it does not exist.
     pub fn event_position(&self, index: &FilterIndex, id: &str) -> Result<Option<u64>, StoreError> {
@@ -423,6 +479,9 @@ impl Store {
         if *target == Target::DriftPoints && index.prefix.is_none() {
             return self.next_drift_point(from, direction, index.events);
         }
+        if let Target::Events(events) = target {
+            return self.first_kept(index, events, from, direction);
+        }
         let (hit, hit_args): (String, Vec<Value>) = match target {
             Target::Text(text) => (
                 "contains(t.search, ?)".to_owned(),
@@ -437,6 +496,7 @@ impl Store {
                 "t.pos IN (SELECT pos FROM timeline_marks WHERE drift_point)".to_owned(),
                 Vec::new(),
             ),
+            Target::Events(_) => return Ok(None),
         };
         let (cond, cond_args) = condition(&index.filter);
         let order = match direction {

@@ -59,6 +59,14 @@ impl App {
                 wrapped,
                 purpose,
             } => self.found(hit, wrapped, purpose),
+            Answer::Located(found) => {
+                for (pos, id) in found {
+                    if self.bookmarks.contains(&id) {
+                        self.bookmark_pos.insert(id, pos);
+                    }
+                }
+                Vec::new()
+            }
             Answer::Detail(detail) => {
                 self.detail = Some(*detail);
                 Vec::new()

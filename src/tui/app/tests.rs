@@ -145,6 +145,60 @@ fn bookmarks_are_written_only_for_a_database_file() {
 }
 
 #[test]
+fn bookmark_jumps_go_by_known_positions_and_file_bookmarks_are_located_at_start() {
+    let mut app = app();
+    app.bookmarks.insert("from-file".to_owned());
+    let start = app.start();
+    let locate = sent(&start)
+        .into_iter()
+        .find(|r| r.query.slot() == Slot::Locate)
+        .expect("the file's bookmarks are located at start");
+    assert_eq!(locate.query, Query::Locate(vec!["from-file".to_owned()]));
+    answer(
+        &mut app,
+        generation_of(&start, Slot::Count),
+        Slot::Count,
+        Answer::Count(9),
+    );
+    answer(
+        &mut app,
+        generation_of(&start, Slot::Page),
+        Slot::Page,
+        Answer::Page {
+            offset: 0,
+            rows: rows(0, 9),
+        },
+    );
+    // Before the position is known, `u` asks by id.
+    app.update(Action::Down);
+    app.update(Action::Down);
+    app.update(Action::ToggleBookmark);
+    assert_eq!(app.bookmark_pos.get("e2"), Some(&2));
+    let by_id = app.update(Action::NextBookmark);
+    let target = |effects: &[Effect]| match &sent(effects)[0].query {
+        Query::Find { target, .. } => target.clone(),
+        other => panic!("unexpected {other:?}"),
+    };
+    assert!(matches!(target(&by_id), crate::store::Target::Ids(_)));
+    answer(
+        &mut app,
+        locate.generation,
+        Slot::Locate,
+        Answer::Located(vec![(7, "from-file".to_owned())]),
+    );
+    let by_pos = app.update(Action::NextBookmark);
+    assert_eq!(
+        target(&by_pos),
+        crate::store::Target::Events(vec![(2, "e2".to_owned()), (7, "from-file".to_owned())])
+    );
+    app.update(Action::ToggleBookmark);
+    assert!(
+        !app.bookmark_pos.contains_key("e2"),
+        "removed with the bookmark"
+    );
+}
+
+#[test]
 fn keys_typed_in_a_prompt_do_not_navigate() {
     let mut app = app();
     app.update(Action::Search);

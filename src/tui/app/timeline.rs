@@ -150,8 +150,18 @@ impl App {
             self.complain("no bookmarks yet (m bookmarks the current event)");
             return Vec::new();
         }
-        let ids = self.bookmarks.iter().cloned().collect();
-        self.find(Target::Ids(ids), direction, FindPurpose::Bookmark)
+        let mut known: Vec<(u64, String)> = self
+            .bookmarks
+            .iter()
+            .filter_map(|id| Some((*self.bookmark_pos.get(id)?, id.clone())))
+            .collect();
+        let target = if known.len() == self.bookmarks.len() {
+            known.sort();
+            Target::Events(known)
+        } else {
+            Target::Ids(self.bookmarks.iter().cloned().collect())
+        };
+        self.find(target, direction, FindPurpose::Bookmark)
     }
 
     pub(super) fn start_search(&mut self, text: &str) -> Vec<Effect> {

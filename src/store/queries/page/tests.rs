@@ -423,3 +423,55 @@ fn console_sql_never_changes_the_evidence() {
     let clone = store.try_clone().expect("clone");
     assert_eq!(clone.event_count().expect("count"), 30);
 }
+
+#[test]
+fn bookmarks_are_found_by_their_positions_under_a_filter() {
+    let store = store();
+    let ids: Vec<String> = ["s:L4", "s:L20", "s:L7", "nope"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let mut found = store.timeline_positions(&ids).expect("positions");
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("s:L20".to_owned(), 19),
+            ("s:L4".to_owned(), 3),
+            ("s:L7".to_owned(), 6)
+        ]
+    );
+    let mut candidates: Vec<(u64, String)> = found.into_iter().map(|(id, p)| (p, id)).collect();
+    candidates.sort();
+    let all = store.filter_index(&all()).expect("index");
+    let next = |index: &FilterIndex, from, direction| {
+        store
+            .first_kept(index, &candidates, from, direction)
+            .expect("search")
+            .map(|h| (h.id, h.ordinal))
+    };
+    assert_eq!(
+        next(&all, Some(3), Direction::Forward),
+        Some(("s:L7".to_owned(), 6))
+    );
+    assert_eq!(
+        next(&all, Some(6), Direction::Backward),
+        Some(("s:L4".to_owned(), 3))
+    );
+    assert_eq!(next(&all, Some(19), Direction::Forward), None);
+    assert_eq!(
+        next(&all, None, Direction::Backward),
+        Some(("s:L20".to_owned(), 19))
+    );
+    // agent:b keeps the even lines: s:L7 is hidden, so the next after s:L4 is s:L20, the 10th
+    // of agent:b's events.
+    let b = small_chunks(&store, &by_actor("agent:b"));
+    assert_eq!(
+        next(&b, Some(3), Direction::Forward),
+        Some(("s:L20".to_owned(), 9))
+    );
+    assert_eq!(
+        next(&b, Some(19), Direction::Backward),
+        Some(("s:L4".to_owned(), 1))
+    );
+}
