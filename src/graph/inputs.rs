@@ -102,7 +102,7 @@ impl GraphInputs {
         })
     }
 
-    /// What a chain inside one task needs, as of `slice.until`: that task's own task starts,
+    /// What a chain inside task `task` needs, as of `until`: that task's own task starts,
     /// delegations, credentials and credential uses edge by edge, read from the store, plus
     /// what does not depend on the task, taken from `summary` (a [`GraphInputs::load_summary`]):
     /// every principal, grant, owner and the policy, and the hand-offs of no task counted per
@@ -110,18 +110,27 @@ impl GraphInputs {
     /// rebuilt exactly in evidence too large to hold as a whole graph.
     pub fn load_for_task(
         store: &Store,
-        slice: &TaskSlice<'_>,
+        task: &str,
+        until: Timestamp,
         summary: &Self,
     ) -> Result<Self, StoreError> {
+        let mut slice = TaskSlice {
+            task,
+            until,
+            since: None,
+        };
+        let tasks = store.tasks_in(Some(&slice))?;
+        // The task's events are looked for from its declaration on (see `TaskSlice`).
+        slice.since = tasks.iter().filter_map(|t| t.declared_at).min();
         Ok(Self {
             principals: summary.principals.clone(),
-            delegations: store.delegations_in(Some(slice))?,
-            credentials: store.credentials_in(Some(slice))?,
-            credential_uses: store.credential_uses_in(Some(slice))?,
+            delegations: store.delegations_in(Some(&slice))?,
+            credentials: store.credentials_in(Some(&slice))?,
+            credential_uses: store.credential_uses_in(Some(&slice))?,
             grants: summary.grants.clone(),
             owners: summary.owners.clone(),
-            tasks: store.tasks_in(Some(slice))?,
-            task_starts: store.task_starts_in(Some(slice))?,
+            tasks,
+            task_starts: store.task_starts_in(Some(&slice))?,
             max_depth: summary.max_depth,
             summary_untasked: summary.summary_untasked.clone(),
             ..Self::default()

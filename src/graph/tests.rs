@@ -345,12 +345,8 @@ fn the_summary_counts_every_edge_of_the_full_graph_per_principal_pair_and_kind()
         chain.root
     );
     // Rebuilt from the task's own records, the chain is the exact one again.
-    let slice = crate::store::TaskSlice {
-        task: "T-1042",
-        until: at,
-    };
     let scoped = DelegationGraph::build(
-        GraphInputs::load_for_task(&store, &slice, summary.inputs()).expect("task inputs"),
+        GraphInputs::load_for_task(&store, "T-1042", at, summary.inputs()).expect("task inputs"),
     );
     let rebuilt = scoped.chain("agent:payments", Some("T-1042"), at, None);
     assert_eq!(

@@ -19,7 +19,7 @@ use crate::graph::{Chain, DelegationGraph, GraphFinding, GraphInputs};
 use crate::store::{
     ConsoleResult, ConsoleRun, Direction, EventDetail, EventFilter, FilterIndex, Histogram, Hit,
     PageRow, Store, StoreError, StoredAccountability, StoredDriftPoint, StoredFinding, Target,
-    TaskDeclaration, TaskSlice,
+    TaskDeclaration,
 };
 
 /// Delegations, credentials and tasks up to which the TUI builds the delegation graph edge by
@@ -368,11 +368,8 @@ fn chain_of(store: &Store, built: &BuiltGraph, e: &EventDetail) -> Option<Chain>
     let credential = e.field("credential");
     match task {
         Some(task) if built.summarised => {
-            let slice = TaskSlice {
-                task,
-                until: e.time,
-            };
-            let inputs = GraphInputs::load_for_task(store, &slice, built.graph.inputs()).ok()?;
+            let inputs =
+                GraphInputs::load_for_task(store, task, e.time, built.graph.inputs()).ok()?;
             Some(DelegationGraph::build(inputs).chain(actor, Some(task), e.time, credential))
         }
         _ => Some(built.graph.chain(actor, task, e.time, credential)),

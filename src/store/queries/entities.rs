@@ -74,6 +74,9 @@ pub struct TaskSlice<'a> {
     pub task: &'a str,
     /// Records after this time do not matter (the chain is asked as of it).
     pub until: Timestamp,
+    /// When the task was declared (the earliest declaration), if known: its events are looked
+    /// for from an hour before it. `None` looks from the start of the timeline.
+    pub since: Option<Timestamp>,
 }
 
 impl TaskSlice<'_> {
@@ -90,18 +93,11 @@ impl TaskSlice<'_> {
 
     /// Where the events of a slice are read: all of `events`, or the time-sorted timeline index
     /// cut to the task's time span (a range of row groups instead of every event).
-    fn events(store: &Store, slice: Option<&Self>) -> Result<(String, Vec<Value>), StoreError> {
+    fn events(slice: Option<&Self>) -> (String, Vec<Value>) {
         let Some(s) = slice else {
-            return Ok(("events e WHERE TRUE".to_owned(), Vec::new()));
+            return ("events e WHERE TRUE".to_owned(), Vec::new());
         };
-        let since: Option<i64> = store
-            .conn()
-            .query_row(
-                "SELECT epoch_us(min(declared_at)) FROM tasks WHERE task_id = ?",
-                [s.task],
-                |r| r.get(0),
-            )
-            .map_err(StoreError::db("reading a task's start"))?;
+        let since = s.since.map(|t| t.timestamp_micros());
         // Literal bounds, so that DuckDB prunes row groups by the zone maps of `time`. The task's
         // records start with its declaration; an hour before it allows for clocks that disagree
         // between sources.
@@ -110,10 +106,10 @@ impl TaskSlice<'_> {
             let t = t.saturating_sub(CLOCK_SKEW_MICROS);
             format!(" AND e.time >= make_timestamp({t})")
         });
-        Ok((
+        (
             format!("timeline e WHERE e.task = ? AND e.time <= make_timestamp({until}){since}"),
             vec![Value::Text(s.task.to_owned())],
-        ))
+        )
     }
 }
 
@@ -340,7 +336,7 @@ impl Store {
         &self,
         slice: Option<&TaskSlice<'_>>,
     ) -> Result<Vec<CredentialUse>, StoreError> {
-        let (events, params) = TaskSlice::events(self, slice)?;
+        let (events, params) = TaskSlice::events(slice);
         // For one task, only the credentials its events used are joined (not every credential).
         let credentials = if slice.is_some() {
             "SELECT DISTINCT credential_id, holder FROM credentials
@@ -447,7 +443,7 @@ impl Store {
         &self,
         slice: Option<&TaskSlice<'_>>,
     ) -> Result<Vec<TaskStart>, StoreError> {
-        let (events, params) = TaskSlice::events(self, slice)?;
+        let (events, params) = TaskSlice::events(slice);
         self.collect_with(
             &format!(
                 "SELECT e.task, e.actor, e.on_behalf_of, epoch_us(e.time), e.id FROM {events}
