@@ -479,9 +479,6 @@ impl Store {
         if *target == Target::DriftPoints && index.prefix.is_none() {
             return self.next_drift_point(from, direction, index.events);
         }
-        if let Target::Events(events) = target {
-            return self.first_kept(index, events, from, direction);
-        }
         let (hit, hit_args): (String, Vec<Value>) = match target {
             Target::Text(text) => (
                 "contains(t.search, ?)".to_owned(),
@@ -496,7 +493,7 @@ impl Store {
                 "t.pos IN (SELECT pos FROM timeline_marks WHERE drift_point)".to_owned(),
                 Vec::new(),
             ),
-            Target::Events(_) => return Ok(None),
+            Target::Events(events) => return self.first_kept(index, events, from, direction),
         };
         let (cond, cond_args) = condition(&index.filter);
         let order = match direction {
