@@ -52,6 +52,25 @@ fn rows(offset: u64, n: u64) -> Vec<PageRow> {
         .collect()
 }
 
+/// Answers the start-up count (`total` events) and first page (`loaded` rows from the top).
+fn loaded(app: &mut App, start: &[Effect], total: u64, loaded: u64) {
+    answer(
+        app,
+        generation_of(start, Slot::Count),
+        Slot::Count,
+        Answer::Count(total),
+    );
+    answer(
+        app,
+        generation_of(start, Slot::Page),
+        Slot::Page,
+        Answer::Page {
+            offset: 0,
+            rows: rows(0, loaded),
+        },
+    );
+}
+
 fn answer(app: &mut App, generation: u64, slot: Slot, answer: Answer) -> Vec<Effect> {
     app.receive(Response {
         generation,
@@ -83,22 +102,7 @@ fn moving_out_of_the_window_asks_for_one_more_page() {
     let mut app = app();
     let start = app.start();
     let visible = u64::from(crate::tui::view::timeline::visible_rows(24));
-    answer(
-        &mut app,
-        generation_of(&start, Slot::Count),
-        Slot::Count,
-        Answer::Count(1_000_000),
-    );
-    let page = generation_of(&start, Slot::Page);
-    answer(
-        &mut app,
-        page,
-        Slot::Page,
-        Answer::Page {
-            offset: 0,
-            rows: rows(0, visible * 3),
-        },
-    );
+    loaded(&mut app, &start, 1_000_000, visible * 3);
     assert!(app.update(Action::Down).is_empty(), "inside the window");
     let far = app.update(Action::Bottom);
     let requests = sent(&far);
@@ -121,21 +125,7 @@ fn moving_out_of_the_window_asks_for_one_more_page() {
 fn bookmarks_are_written_only_for_a_database_file() {
     let mut app = app();
     let start = app.start();
-    answer(
-        &mut app,
-        generation_of(&start, Slot::Count),
-        Slot::Count,
-        Answer::Count(3),
-    );
-    answer(
-        &mut app,
-        generation_of(&start, Slot::Page),
-        Slot::Page,
-        Answer::Page {
-            offset: 0,
-            rows: rows(0, 3),
-        },
-    );
+    loaded(&mut app, &start, 3, 3);
     assert!(app.update(Action::ToggleBookmark).is_empty());
     assert!(app.bookmarks.contains("e0"));
     app.bookmarks_persist = true;
@@ -154,21 +144,7 @@ fn bookmark_jumps_go_by_known_positions_and_file_bookmarks_are_located_at_start(
         .find(|r| r.query.slot() == Slot::Locate)
         .expect("the file's bookmarks are located at start");
     assert_eq!(locate.query, Query::Locate(vec!["from-file".to_owned()]));
-    answer(
-        &mut app,
-        generation_of(&start, Slot::Count),
-        Slot::Count,
-        Answer::Count(9),
-    );
-    answer(
-        &mut app,
-        generation_of(&start, Slot::Page),
-        Slot::Page,
-        Answer::Page {
-            offset: 0,
-            rows: rows(0, 9),
-        },
-    );
+    loaded(&mut app, &start, 9, 9);
     // Before the position is known, `u` asks by id.
     app.update(Action::Down);
     app.update(Action::Down);
@@ -242,18 +218,7 @@ fn drift_without_drift_points_says_so() {
 fn drift_before_the_overview_has_loaded_asks_the_timeline_index() {
     let mut app = app();
     let start = app.start();
-    let count = generation_of(&start, Slot::Count);
-    answer(&mut app, count, Slot::Count, Answer::Count(50));
-    let page = generation_of(&start, Slot::Page);
-    answer(
-        &mut app,
-        page,
-        Slot::Page,
-        Answer::Page {
-            offset: 0,
-            rows: rows(0, 50),
-        },
-    );
+    loaded(&mut app, &start, 50, 50);
     app.update(Action::Down);
     app.update(Action::Down);
     let effects = app.update(Action::NextDrift);
