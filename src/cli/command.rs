@@ -359,6 +359,7 @@ fn timeline(db: &std::path::Path, args: &TimelineArgs) -> Result<u8, CliError> {
         actor: args.actor.clone(),
         since: args.since,
         until: args.until,
+        limit: args.limit,
     };
     if let (Some(s), Some(u)) = (args.since, args.until)
         && u <= s

@@ -111,6 +111,28 @@ fn timeline_filters_by_task_and_time_in_order() {
 }
 
 #[test]
+fn a_limited_timeline_is_the_start_of_the_whole_one_across_sources() {
+    // Four sources interleaved in time, with ties: the first N rows of `--limit N` (which DuckDB
+    // reads as a top-N) are exactly the first N of the whole timeline, in every output format.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = crate::util::ingested("payments-copilot", &dir);
+    let whole = onus_json(&db, &["timeline", "--format", "json"]);
+    let whole = whole.as_array().expect("array");
+    assert!(whole.len() > 100, "{}", whole.len());
+    for n in [1, 37, 100] {
+        let limited = onus_json(
+            &db,
+            &["timeline", "--limit", &n.to_string(), "--format", "json"],
+        );
+        assert_eq!(
+            limited.as_array().expect("array")[..],
+            whole[..n],
+            "--limit {n}"
+        );
+    }
+}
+
+#[test]
 fn timeline_csv_and_table_outputs_are_well_formed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = loaded_db(&dir);

@@ -15,6 +15,9 @@ pub struct TimelineFilter {
     pub actor: Option<String>,
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
+    /// At most this many events (the first ones in time order). DuckDB then keeps only the
+    /// first ones while it reads, instead of sorting every event.
+    pub limit: Option<u64>,
 }
 
 /// One line of a timeline.
@@ -84,7 +87,10 @@ impl Store {
                     s.path, e.locator
              FROM events e JOIN sources s ON s.id = e.source_id
              {where_clause}
-             ORDER BY e.time, e.source_id, e.seq"
+             ORDER BY e.time, e.source_id, e.seq{}",
+            filter
+                .limit
+                .map_or(String::new(), |n| format!(" LIMIT {n}"))
         );
         let mut stmt = self
             .conn()
