@@ -113,7 +113,7 @@ impl FilterIndex {
 pub enum Target {
     /// Events whose text contains this (case-insensitive), as [`EventFilter::text`].
     Text(String),
-    /// Any of these events.
+    /// Any of these events (their positions are looked up first).
     Ids(Vec<String>),
     /// Drift points (as the analysis recorded them).
     DriftPoints,
@@ -467,8 +467,9 @@ impl Store {
     /// timeline position `from` (exclusive), or from the start (the end, going backward) when
     /// `from` is `None`.
     ///
-    /// The timeline is read in windows that double from one chunk, so the cost grows with the
-    /// distance to the hit, not with the size of the evidence.
+    /// Text and drift points: the timeline is read in windows that double from one chunk, so
+    /// the cost grows with the distance to the hit, not with the size of the evidence. Events
+    /// named by id or position: their positions are tried in order ([`Store::first_kept`]).
     pub fn find_event(
         &self,
         index: &FilterIndex,
@@ -484,11 +485,16 @@ impl Store {
                 "contains(t.search, ?)".to_owned(),
                 vec![Value::Text(text.to_lowercase())],
             ),
-            Target::Ids(ids) if ids.is_empty() => return Ok(None),
-            Target::Ids(ids) => (
-                format!("t.id IN ({})", vec!["?"; ids.len()].join(", ")),
-                ids.iter().map(|i| Value::Text(i.clone())).collect(),
-            ),
+            // Events named by id are found by their positions, like `Events`.
+            Target::Ids(ids) => {
+                let mut events: Vec<(u64, String)> = self
+                    .timeline_positions(ids)?
+                    .into_iter()
+                    .map(|(id, pos)| (pos, id))
+                    .collect();
+                events.sort();
+                return self.first_kept(index, &events, from, direction);
+            }
             Target::DriftPoints => (
                 "t.pos IN (SELECT pos FROM timeline_marks WHERE drift_point)".to_owned(),
                 Vec::new(),
