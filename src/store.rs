@@ -22,9 +22,7 @@ pub use queries::console::{ConsoleResult, ConsoleRun};
 pub use queries::detail::{EventDetail, TaskDeclaration};
 pub use queries::entities::{ActionRow, CredentialUse, HandOffSummary, TaskSlice, TaskStart};
 pub use queries::investigate::{StoredAccountability, StoredDriftPoint, StoredFinding};
-pub use queries::page::{
-    CHUNK, Direction, EventFilter, FilterIndex, Histogram, Hit, PageRow, Target,
-};
+pub use queries::page::{Direction, EventFilter, FilterIndex, Histogram, Hit, PageRow, Target};
 pub use queries::sources::SourceRow;
 pub use queries::sql::{QueryColumns, QueryOutcome};
 pub use queries::timeline::{TimelineFilter, TimelineRow};
