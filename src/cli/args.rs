@@ -109,10 +109,11 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Evidence files or fixture folders (a folder's manifest.toml and expected.toml are used)
+    /// Evidence files or fixture folders (a folder's top-level manifest.toml and expected.toml
+    /// are used)
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
-    /// Accountability manifest (TOML); may be repeated
+    /// Accountability manifest (TOML), instead of the folders' manifest.toml; may be repeated
     #[arg(long, value_name = "FILE")]
     pub manifest: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = ReportFormatArg::Md)]
@@ -187,7 +188,8 @@ pub enum GraphOutput {
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Evidence files or directories (walked recursively; `*.toml` files in them are manifests)
+    /// Evidence files or directories (walked recursively; a `*.toml` in them is not read: name
+    /// manifests with --manifest)
     #[arg(value_name = "PATH", required_unless_present = "manifest")]
     pub paths: Vec<PathBuf>,
     /// Accountability manifest (TOML); may be repeated

@@ -141,7 +141,9 @@ fn print_summary(
                 "unchanged  {path}  already ingested as source {existing_source_id} ({}); nothing added",
                 for_terminal(existing_path)
             )?,
-            FileOutcome::Skipped { reason } => writeln!(out, "skipped    {path}  ({reason})")?,
+            FileOutcome::Skipped { reason } => {
+                writeln!(out, "skipped    {path}  ({})", for_terminal(reason))?;
+            }
             FileOutcome::Refused { reason } => {
                 writeln!(out, "REFUSED    {path}  {}", for_terminal(reason))?;
             }

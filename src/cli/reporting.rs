@@ -78,7 +78,7 @@ fn severity(arg: SeverityArg) -> Severity {
 pub(super) fn replay(quiet: bool, args: &ReplayArgs) -> Result<u8, CliError> {
     let mut store = Store::open_in_memory()?;
     let options = IngestOptions {
-        manifests: args.manifest.clone(),
+        manifests: replay_manifests(args),
         ..IngestOptions::default()
     };
     let summary = ingest_paths(
@@ -102,6 +102,21 @@ pub(super) fn replay(quiet: bool, args: &ReplayArgs) -> Result<u8, CliError> {
     });
     let mut failed = false;
     if let Some(path) = expect_path {
+/// The manifests of a replay: those named with `--manifest`, else the top-level
+/// `manifest.toml` of each fixture folder given (the fixture layout of docs/replay.md). This is
+/// the only place a manifest is read without being named: a directory walk never reads one.
+fn replay_manifests(args: &ReplayArgs) -> Vec<PathBuf> {
+    if !args.manifest.is_empty() {
+        return args.manifest.clone();
+    }
+    args.paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .map(|d| d.join("manifest.toml"))
+        .filter(|m| m.is_file())
+        .collect()
+}
+
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         let exp = crate::replay::parse_expectations(&text).map_err(CliError::usage)?;

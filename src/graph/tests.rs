@@ -283,13 +283,11 @@ fn the_summary_counts_every_edge_of_the_full_graph_per_principal_pair_and_kind()
     let mut store = crate::store::Store::open_in_memory().expect("store");
     let fixture =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/payments-copilot");
-    ingest_paths(
-        &mut store,
-        &[fixture],
-        &IngestOptions::default(),
-        &NoProgress,
-    )
-    .expect("ingest");
+    let options = IngestOptions {
+        manifests: vec![fixture.join("manifest.toml")],
+        ..IngestOptions::default()
+    };
+    ingest_paths(&mut store, &[fixture], &options, &NoProgress).expect("ingest");
     let full = DelegationGraph::build(GraphInputs::load_without_actions(&store).expect("inputs"));
     let summary = DelegationGraph::build(GraphInputs::load_summary(&store).expect("summary"));
     // (kind, from, to) → (hand-offs, first time). A credential use counts its events.

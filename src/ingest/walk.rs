@@ -1,12 +1,17 @@
 //! Turning the paths on the command line into an ordered plan of files to load.
 //!
-//! Directories are walked recursively in name order. Hidden entries are skipped, and so are the
-//! documentation files that sit next to evidence in a fixture (`README*`, `*.md`) and replay
-//! expectation files (`expected*`); each skip is reported. `*.toml` files found in a directory
-//! are read as manifests. Symbolic links to files are followed; symbolic links to directories
-//! are not (they can form loops), and that is reported too. Only regular files are read: a FIFO,
-//! socket or device (named on the command line or met in a directory) would block the hash pass
-//! or never end, and could not be read twice anyway, so it is refused with the reason.
+//! Directories are walked recursively in name order. An evidence directory is written, in part,
+//! by the party under investigation, so the walk reads logs and nothing else: hidden entries are
+//! skipped, and so are the documentation files that sit next to evidence in a fixture
+//! (`README*`, `*.md`), replay expectation files (`expected*`) and `*.toml` files, which are
+//! never read as manifests (a planted one would change who is accountable; a manifest is read
+//! only when named with `--manifest`). Each skip is reported. A symbolic link whose target lies
+//! outside the walked directory is not followed (a link to `/etc/shadow` would copy it into the
+//! store); links to files inside it are followed, links to directories are not (they can form
+//! loops), and all of that is reported too. A file named on the command line is read as named.
+//! Only regular files are read: a FIFO, socket or device (named on the command line or met in a
+//! directory) would block the hash pass or never end, and could not be read twice anyway, so it
+//! is refused with the reason.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -27,6 +32,9 @@ const MAX_DEPTH: usize = 64;
 /// Why a FIFO, socket or device is not read.
 const NOT_REGULAR: &str = "not a regular file (a FIFO, socket or device could block or never end, and cannot be read twice)";
 
+/// Why a `*.toml` met in a directory is not read.
+const NOT_A_NAMED_MANIFEST: &str = "a TOML file met while walking a directory is not read as a manifest (hint: name it with --manifest FILE to use it)";
+
 pub(super) fn plan(paths: &[PathBuf], manifests: &[PathBuf]) -> Plan {
     let mut plan = Plan::default();
     let mut seen = BTreeSet::new();
@@ -39,9 +47,21 @@ pub(super) fn plan(paths: &[PathBuf], manifests: &[PathBuf]) -> Plan {
             plan.manifests.push(m.clone());
         }
     }
+    // A manifest named with --manifest that a walk meets again is already planned: not a skip.
+    let named: BTreeSet<PathBuf> = manifests
+        .iter()
+        .filter_map(|m| fs::canonicalize(m).ok())
+        .collect();
     for path in paths {
         match fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => walk_dir(path, 0, &mut plan, &mut seen),
+            Ok(meta) if meta.is_dir() => {
+                // The walk's bounds: links whose target leaves this directory are not followed.
+                let walk = Walk {
+                    root: fs::canonicalize(path).unwrap_or_else(|_| path.clone()),
+                    named: &named,
+                };
+                walk.dir(path, 0, &mut plan, &mut seen);
+            }
             Ok(meta) if !meta.is_file() => {
                 plan.unreadable.push((path.clone(), NOT_REGULAR.to_owned()));
             }
@@ -58,74 +78,121 @@ pub(super) fn plan(paths: &[PathBuf], manifests: &[PathBuf]) -> Plan {
     plan
 }
 
-fn walk_dir(dir: &Path, depth: usize, plan: &mut Plan, seen: &mut BTreeSet<PathBuf>) {
-    if depth > MAX_DEPTH {
-        plan.skipped.push((
-            dir.to_path_buf(),
-            format!("directory nested deeper than {MAX_DEPTH} levels, not walked"),
-        ));
-        return;
-    }
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            plan.unreadable
-                .push((dir.to_path_buf(), format!("cannot list directory: {e}")));
+/// One directory named on the command line, being walked.
+struct Walk<'n> {
+    /// The directory, canonical.
+    root: PathBuf,
+    /// The manifests named with --manifest, canonical.
+    named: &'n BTreeSet<PathBuf>,
+}
+
+impl Walk<'_> {
+    fn dir(&self, dir: &Path, depth: usize, plan: &mut Plan, seen: &mut BTreeSet<PathBuf>) {
+        if depth > MAX_DEPTH {
+            plan.skipped.push((
+                dir.to_path_buf(),
+                format!("directory nested deeper than {MAX_DEPTH} levels, not walked"),
+            ));
             return;
         }
-    };
-    let mut children: Vec<PathBuf> = Vec::new();
-    for entry in entries {
-        match entry {
-            Ok(entry) => children.push(entry.path()),
-            Err(e) => plan.unreadable.push((
-                dir.to_path_buf(),
-                format!("cannot list directory entry: {e}"),
-            )),
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                plan.unreadable
+                    .push((dir.to_path_buf(), format!("cannot list directory: {e}")));
+                return;
+            }
+        };
+        let mut children: Vec<PathBuf> = Vec::new();
+        for entry in entries {
+            match entry {
+                Ok(entry) => children.push(entry.path()),
+                Err(e) => plan.unreadable.push((
+                    dir.to_path_buf(),
+                    format!("cannot list directory entry: {e}"),
+                )),
+            }
+        }
+        children.sort();
+        for child in children {
+            self.entry(child, depth, plan, seen);
         }
     }
-    children.sort();
-    for child in children {
+
+    fn entry(&self, child: PathBuf, depth: usize, plan: &mut Plan, seen: &mut BTreeSet<PathBuf>) {
         let name = child
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         if name.starts_with('.') {
             plan.skipped.push((child, "hidden file".to_owned()));
-            continue;
+            return;
         }
-        let link = fs::symlink_metadata(&child).map(|m| m.file_type().is_symlink());
-        let meta = fs::metadata(&child);
-        match (link, meta) {
-            (_, Err(e)) => plan.unreadable.push((child, format!("cannot read: {e}"))),
-            (Ok(true), Ok(meta)) if meta.is_dir() => plan.skipped.push((
-                child,
-                "symbolic link to a directory, not followed".to_owned(),
-            )),
-            (_, Ok(meta)) if meta.is_dir() => walk_dir(&child, depth + 1, plan, seen),
-            (_, Ok(meta)) if !meta.is_file() => {
-                plan.unreadable.push((child, NOT_REGULAR.to_owned()));
+        let link = fs::symlink_metadata(&child).is_ok_and(|m| m.file_type().is_symlink());
+        let meta = match fs::metadata(&child) {
+            Ok(meta) => meta,
+            Err(e) => {
+                plan.unreadable.push((child, format!("cannot read: {e}")));
+                return;
             }
-            (_, Ok(_)) => {
-                if !seen.insert(child.clone()) {
-                    continue;
+        };
+        if link {
+            match fs::canonicalize(&child) {
+                Ok(target) if !target.starts_with(&self.root) => {
+                    let what = if meta.is_dir() {
+                        "a directory"
+                    } else {
+                        "a file"
+                    };
+                    let reason = format!(
+                        "symbolic link to {what} outside the walked directory ({}), not followed (hint: name the file on the command line to read it)",
+                        crate::text::path_text(&target)
+                    );
+                    plan.skipped.push((child, reason));
+                    return;
                 }
-                let lower = name.to_ascii_lowercase();
-                let extension = child
-                    .extension()
-                    .map(|e| e.to_string_lossy().to_ascii_lowercase())
-                    .unwrap_or_default();
-                if lower.starts_with("readme") || extension == "md" {
-                    plan.skipped.push((child, "documentation".to_owned()));
-                } else if lower.starts_with("expected") {
-                    plan.skipped
-                        .push((child, "replay expectation file".to_owned()));
-                } else if extension == "toml" {
-                    plan.manifests.push(child);
-                } else {
-                    plan.logs.push(child);
+                Ok(_) => {}
+                Err(e) => {
+                    plan.unreadable.push((child, format!("cannot read: {e}")));
+                    return;
                 }
             }
+            if meta.is_dir() {
+                plan.skipped.push((
+                    child,
+                    "symbolic link to a directory, not followed".to_owned(),
+                ));
+                return;
+            }
+        }
+        if meta.is_dir() {
+            self.dir(&child, depth + 1, plan, seen);
+            return;
+        }
+        if !meta.is_file() {
+            plan.unreadable.push((child, NOT_REGULAR.to_owned()));
+            return;
+        }
+        if !seen.insert(child.clone()) {
+            return;
+        }
+        let lower = name.to_ascii_lowercase();
+        let extension = child
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if lower.starts_with("readme") || extension == "md" {
+            plan.skipped.push((child, "documentation".to_owned()));
+        } else if lower.starts_with("expected") {
+            plan.skipped
+                .push((child, "replay expectation file".to_owned()));
+        } else if extension == "toml" {
+            let named = fs::canonicalize(&child).is_ok_and(|c| self.named.contains(&c));
+            if !named {
+                plan.skipped.push((child, NOT_A_NAMED_MANIFEST.to_owned()));
+            }
+        } else {
+            plan.logs.push(child);
         }
     }
 }
@@ -157,8 +224,63 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(names(&plan.logs), ["a.jsonl", "b.jsonl", "sub/c.json"]);
-        assert_eq!(names(&plan.manifests), ["manifest.toml"]);
-        assert_eq!(plan.skipped.len(), 2);
+        assert!(plan.manifests.is_empty(), "{:?}", plan.manifests);
+        let skipped: Vec<PathBuf> = plan.skipped.iter().map(|(p, _)| p.clone()).collect();
+        assert_eq!(names(&skipped), [".hidden", "README.md", "manifest.toml"]);
+        assert!(
+            plan.skipped[2].1.contains("--manifest"),
+            "{:?}",
+            plan.skipped
+        );
+    }
+
+    #[test]
+    fn a_manifest_named_with_the_flag_is_planned_once_and_not_reported_as_skipped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        fs::write(root.join("manifest.toml"), "").expect("write");
+        fs::write(root.join("planted.toml"), "").expect("write");
+        let named = root.join(".").join("manifest.toml");
+        let plan = plan(&[root.to_path_buf()], std::slice::from_ref(&named));
+        assert_eq!(plan.manifests, [named]);
+        assert_eq!(plan.skipped.len(), 1, "{:?}", plan.skipped);
+        assert!(plan.skipped[0].0.ends_with("planted.toml"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_leaving_the_walked_directory_are_not_followed_but_links_inside_are() {
+        let outside = tempfile::tempdir().expect("tempdir");
+        fs::write(outside.path().join("secret"), "x").expect("write");
+        fs::create_dir(outside.path().join("home")).expect("mkdir");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        fs::create_dir(root.join("sub")).expect("mkdir");
+        fs::write(root.join("real.jsonl"), "").expect("write");
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.join("a.jsonl"))
+            .expect("symlink");
+        std::os::unix::fs::symlink(outside.path().join("home"), root.join("b")).expect("symlink");
+        std::os::unix::fs::symlink("../real.jsonl", root.join("sub/inside.jsonl"))
+            .expect("symlink");
+        std::os::unix::fs::symlink("../../onus-no-such-file", root.join("sub/up.jsonl"))
+            .expect("symlink");
+        let walked = plan(&[root.to_path_buf()], &[]);
+        assert_eq!(
+            walked.logs,
+            [root.join("real.jsonl"), root.join("sub/inside.jsonl")]
+        );
+        let skipped: Vec<&PathBuf> = walked
+            .skipped
+            .iter()
+            .filter(|(_, r)| r.contains("outside the walked directory"))
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(skipped, [&root.join("a.jsonl"), &root.join("b")]);
+        // A dangling link (its target cannot be resolved) is refused with the reason.
+        assert_eq!(walked.unreadable.len(), 1, "{:?}", walked.unreadable);
+        // Named on the command line, the same link is read as named.
+        let named = plan(&[root.join("a.jsonl")], &[]);
+        assert_eq!(named.logs, [root.join("a.jsonl")]);
     }
 
     #[cfg(unix)]

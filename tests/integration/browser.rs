@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{external_tool, fixture, onus, which};
+use crate::util::{external_tool, fixture, ingest_fixture, onus, which};
 
 /// Longest a single browser run may take before it is killed and the test fails.
 const PATIENCE: Duration = Duration::from_mins(1);
@@ -456,10 +456,7 @@ fn assert_inert(dom: &str, expected_title: &str, what: &str) {
 /// Ingests a fixture into a fresh database and writes its HTML report, both with the real binary.
 fn html_report(fixture_name: &str, dir: &Path) -> PathBuf {
     let db = dir.join(format!("{fixture_name}.duckdb"));
-    let run = onus(
-        &db,
-        &["ingest", fixture(fixture_name).to_str().expect("path")],
-    );
+    let run = ingest_fixture(&db, fixture_name);
     assert!(run.code == 0 || run.code == 3, "ingest: {}", run.stderr);
     let page = dir.join(format!("{fixture_name}.html"));
     let run = onus(

@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::util::{fixture, onus, onus_json};
+use crate::util::{ingest_fixture, onus, onus_json};
 
 fn query(db: &std::path::Path, sql: &str) -> Vec<serde_json::Value> {
     let v = onus_json(db, &["query", "--format", "json", sql]);
@@ -14,10 +14,7 @@ fn query(db: &std::path::Path, sql: &str) -> Vec<serde_json::Value> {
 fn the_injection_transcript_declares_intent_and_keeps_results_untrusted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("c.duckdb");
-    let run = onus(
-        &db,
-        &["ingest", fixture("chat-injection").to_str().expect("path")],
-    );
+    let run = ingest_fixture(&db, "chat-injection");
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("[chat"), "{}", run.stdout);
     assert!(run.stdout.contains("0 quarantined"), "{}", run.stdout);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{fixture, onus, onus_json, root};
+use crate::util::{ingest_fixture, onus, onus_json, root};
 
 /// The real CloudTrail folder, or `None` (with a note) when the shared data is not there.
 fn invictus() -> Option<PathBuf> {
@@ -211,13 +211,7 @@ fn invictus_graph_has_user_and_service_role_sessions() {
 fn role_chain_fixture_keeps_source_identity_on_every_hop() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let db = tmp.path().join("chain.duckdb");
-    let run = onus(
-        &db,
-        &[
-            "ingest",
-            fixture("cloudtrail-role-chain").to_str().expect("path"),
-        ],
-    );
+    let run = ingest_fixture(&db, "cloudtrail-role-chain");
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let source = &rows(
         &db,

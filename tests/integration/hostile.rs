@@ -1909,3 +1909,162 @@ fn hostile_evidence_text_is_inert_in_every_output() {
         ["chat", "cloudtrail", "k8s-audit", "mcp", "onus", "otlp"]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Evidence that frames an owner, reads secrets or destroys the case (issue 15)
+
+/// A manifest that makes `owner` the runtime owner of the corpus agent.
+fn scapegoat_manifest(owner: &str) -> String {
+    format!(
+        "[[agents]]\nid = \"agent:corpus\"\n\n  [[agents.owners]]\n  role = \"runtime_owner\"\n  owner = \"{owner}\"\n"
+    )
+}
+
+/// A `*.toml` planted in a log directory is not a manifest: whoever writes the logs would choose
+/// who is accountable. It is reported as skipped, and read only when named with `--manifest`;
+/// replay reads a fixture folder's top-level `manifest.toml` by its own, documented rule.
+#[test]
+fn a_toml_met_while_walking_is_never_read_as_a_manifest() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("logs");
+    fs::create_dir_all(dir.join("sub")).expect("mkdir");
+    fs::write(dir.join("events.jsonl"), lines(&[good(1), good(2)])).expect("write");
+    let planted = dir.join("00-rotation.toml");
+    fs::write(&planted, scapegoat_manifest("scapegoat@example.com")).expect("write");
+    fs::write(
+        dir.join("sub/manifest.toml"),
+        scapegoat_manifest("deeper@example.com"),
+    )
+    .expect("write");
+    let owners = |db: &Path| -> Vec<String> {
+        query(db, "SELECT owner FROM owner_assignments ORDER BY owner")
+            .iter()
+            .map(|r| r["owner"].as_str().expect("owner").to_owned())
+            .collect()
+    };
+
+    let db = tmp.path().join("walked.duckdb");
+    let (w, summary) = ingest(&db, &[dir.as_os_str()]);
+    assert_eq!(w.code, 0, "{summary:#}");
+    for name in ["00-rotation.toml", "manifest.toml"] {
+        let r = report_for(&summary, name);
+        assert_eq!(r["outcome"], "skipped", "{name}: {summary:#}");
+        assert!(
+            r["reason"]
+                .as_str()
+                .is_some_and(|s| s.contains("--manifest")),
+            "{name}: {r}"
+        );
+    }
+    assert!(owners(&db).is_empty(), "no owner came from a planted file");
+    assert!(query(&db, "SELECT * FROM sources WHERE format = 'manifest'").is_empty());
+    let text = run(&db, &[OsStr::new("ingest"), dir.as_os_str()]);
+    assert!(
+        text.out().contains("00-rotation.toml") && text.out().contains("--manifest"),
+        "the text summary says why: {}",
+        text.out()
+    );
+
+    // Named, the same file is a manifest.
+    let named = tmp.path().join("named.duckdb");
+    let (_, summary) = ingest(
+        &named,
+        &[
+            dir.as_os_str(),
+            OsStr::new("--manifest"),
+            planted.as_os_str(),
+        ],
+    );
+    assert_eq!(
+        report_for(&summary, "00-rotation.toml")["outcome"],
+        "loaded"
+    );
+    assert_eq!(owners(&named), ["scapegoat@example.com"]);
+
+    // Replay: the folder's top-level manifest.toml only, never one deeper in the walk.
+    fs::write(
+        dir.join("manifest.toml"),
+        scapegoat_manifest("fixture-owner@example.com"),
+    )
+    .expect("write");
+    let w = run(
+        &tmp.path().join("unused.duckdb"),
+        &[
+            OsStr::new("replay"),
+            OsStr::new("--quiet"),
+            OsStr::new("--format"),
+            OsStr::new("json"),
+            dir.as_os_str(),
+        ],
+    );
+    assert_eq!(w.code, 0, "{}", w.err());
+    let report: Value = serde_json::from_slice(&w.stdout).expect("report");
+    let read: Vec<&str> = report["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .filter(|s| s["format"] == "manifest")
+        .map(|s| s["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(read.len(), 1, "{read:?}");
+    assert!(Path::new(read[0]) == dir.join("manifest.toml"), "{read:?}");
+}
+
+/// Links in a log directory that lead out of it (to `/etc/shadow`, a shell history) are not
+/// followed: their target would be stored, and shown in reports. A link named on the command
+/// line is read as named, and links that stay inside are followed as before.
+#[cfg(unix)]
+#[test]
+fn links_leaving_a_walked_directory_are_not_followed() {
+    use std::os::unix::fs::symlink;
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let outside = tmp.path().join("home");
+    fs::create_dir(&outside).expect("mkdir");
+    let secret = "root:$6$SECRET-HASH:19000:0:99999:7:::";
+    fs::write(outside.join("shadow"), format!("{secret}\n")).expect("write");
+    fs::write(outside.join("history.jsonl"), lines(&[good(9)])).expect("write");
+    let dir = tmp.path().join("logs");
+    fs::create_dir_all(dir.join("sub")).expect("mkdir");
+    fs::write(dir.join("ok.jsonl"), lines(&[good(1)])).expect("write");
+    symlink(outside.join("shadow"), dir.join("shadow.jsonl")).expect("symlink");
+    symlink(
+        "../../home/history.jsonl",
+        dir.join("sub/bash_history.jsonl"),
+    )
+    .expect("symlink");
+    symlink(&outside, dir.join("home")).expect("symlink");
+    symlink("../ok.jsonl", dir.join("sub/again.jsonl")).expect("symlink");
+
+    let db = tmp.path().join("l.duckdb");
+    let (w, summary) = ingest(&db, &[dir.as_os_str()]);
+    assert_eq!(w.code, 0, "{summary:#}");
+    for name in ["shadow.jsonl", "bash_history.jsonl", "home"] {
+        let r = report_for(&summary, name);
+        assert_eq!(r["outcome"], "skipped", "{name}: {summary:#}");
+        assert!(
+            r["reason"].as_str().is_some_and(
+                |s| s.contains("outside the walked directory") && s.contains("not followed")
+            ),
+            "{name}: {r}"
+        );
+    }
+    assert_eq!(report_for(&summary, "ok.jsonl")["outcome"], "loaded");
+    assert_eq!(report_for(&summary, "again.jsonl")["outcome"], "duplicate");
+    assert!(
+        query(&db, "SELECT raw FROM quarantine WHERE raw LIKE '%SECRET%'").is_empty(),
+        "nothing of the secret is stored"
+    );
+    let paths: Vec<String> = sources(&db)
+        .iter()
+        .map(|s| s["path"].as_str().expect("path").to_owned())
+        .collect();
+    assert_eq!(paths.len(), 1, "{paths:?}");
+
+    // Named explicitly, a link is read as named.
+    let (_, summary) = ingest(&db, &[dir.join("sub/bash_history.jsonl").as_os_str()]);
+    assert_eq!(
+        report_for(&summary, "bash_history.jsonl")["outcome"],
+        "loaded"
+    );
+}

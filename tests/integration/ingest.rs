@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 
-use crate::util::{fixture, native_line, onus, onus_json};
+use crate::util::{fixture, ingest_fixture, native_line, onus, onus_json};
 
 #[test]
 fn three_malformed_lines_among_a_hundred_are_quarantined_with_line_and_reason() {
@@ -180,12 +180,11 @@ fn kinds_in_fixture(name: &str) -> BTreeMap<String, u64> {
 fn the_payments_fixture_loads_completely_into_a_real_duckdb_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("a.duckdb");
-    let folder = fixture("payments-copilot");
-    let run = onus(&db, &["ingest", folder.to_str().expect("path")]);
+    let run = ingest_fixture(&db, "payments-copilot");
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains("[manifest"),
-        "the manifest is picked up: {}",
+        "the manifest named with --manifest is loaded: {}",
         run.stdout
     );
     assert!(
@@ -241,10 +240,7 @@ fn the_payments_fixture_loads_completely_into_a_real_duckdb_file() {
 fn the_clean_run_fixture_loads_without_quarantine() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("c.duckdb");
-    let run = onus(
-        &db,
-        &["ingest", fixture("clean-run").to_str().expect("path")],
-    );
+    let run = ingest_fixture(&db, "clean-run");
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let expected: u64 = kinds_in_fixture("clean-run").values().sum();
     let n = onus_json(

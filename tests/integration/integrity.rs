@@ -7,7 +7,7 @@ use std::io::Write as _;
 
 use onus::store::{Access, Store};
 
-use crate::util::{fixture, ingested, onus, onus_json};
+use crate::util::{fixture, ingest_fixture, ingested, onus, onus_json};
 
 #[test]
 fn verify_notices_a_changed_a_missing_and_an_unchanged_evidence_file() {
@@ -20,7 +20,16 @@ fn verify_notices_a_changed_a_missing_and_an_unchanged_evidence_file() {
     let extra = evidence.join("extra.jsonl");
     fs::write(&extra, format!("{}\n", crate::util::native_line(1))).expect("write");
     let db = dir.path().join("e.duckdb");
-    let ingest = onus(&db, &["ingest", evidence.to_str().expect("utf-8 path")]);
+    let manifest = evidence.join("manifest.toml");
+    let ingest = onus(
+        &db,
+        &[
+            "ingest",
+            evidence.to_str().expect("utf-8 path"),
+            "--manifest",
+            manifest.to_str().expect("utf-8 path"),
+        ],
+    );
     assert_eq!(ingest.code, 0, "{}", ingest.stderr);
 
     let clean = onus(&db, &["verify", "--format", "json"]);
@@ -121,10 +130,7 @@ fn verify_resolves_relative_paths_against_a_base_directory() {
 fn a_second_writer_is_told_the_database_is_locked() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("e.duckdb");
-    let first = onus(
-        &db,
-        &["ingest", fixture("clean-run").to_str().expect("utf-8")],
-    );
+    let first = ingest_fixture(&db, "clean-run");
     assert_eq!(first.code, 0, "{}", first.stderr);
     let count_sources = || {
         crate::util::onus_json(&db, &["sources", "--format", "json"])

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{fixture, onus, onus_json, root};
+use crate::util::{ingest_fixture, onus, onus_json, root};
 
 /// The real trace folder, or `None` (with a note) when the shared data is not there.
 fn falco() -> Option<PathBuf> {
@@ -109,13 +109,7 @@ fn falco_traces_are_all_accounted_for() {
 fn impersonation_fixture_gives_the_edge_and_merges_stages() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let db = tmp.path().join("imp.duckdb");
-    let run = onus(
-        &db,
-        &[
-            "ingest",
-            fixture("k8s-impersonation").to_str().expect("path"),
-        ],
-    );
+    let run = ingest_fixture(&db, "k8s-impersonation");
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let source = &rows(
         &db,

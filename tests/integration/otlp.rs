@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use crate::util::{fixture, onus, onus_json};
+use crate::util::{fixture, ingest_fixture, onus, onus_json};
 
 fn query(db: &std::path::Path, sql: &str) -> Vec<serde_json::Value> {
     let v = onus_json(db, &["query", "--format", "json", sql]);
@@ -13,10 +13,7 @@ fn query(db: &std::path::Path, sql: &str) -> Vec<serde_json::Value> {
 fn the_otel_handoff_fixture_rebuilds_both_handoffs_and_the_task() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("o.duckdb");
-    let run = onus(
-        &db,
-        &["ingest", fixture("otel-handoff").to_str().expect("path")],
-    );
+    let run = ingest_fixture(&db, "otel-handoff");
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 
     let sources = query(

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::util::{external_tool, fixture, onus, onus_bin, onus_json};
+use crate::util::{external_tool, fixture, ingest_fixture, onus_bin, onus_json};
 
 /// Longest wait for something to appear on screen (the machine may be busy building).
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -139,8 +139,7 @@ fn tui_opens_jumps_shows_detail_runs_sql_and_quits() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("case.duckdb");
-    let fixture_dir = fixture("payments-copilot");
-    let run = onus(&db, &["ingest", fixture_dir.to_str().expect("path")]);
+    let run = ingest_fixture(&db, "payments-copilot");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let drift = onus_json(
         &db,
@@ -231,7 +230,14 @@ fn tui_on_paths_ingests_into_memory_first() {
     let fixture_dir = fixture("payments-copilot");
     let t = Tmux::start(
         "mem",
-        &wrapped(&format!("tui {}", fixture_dir.display()), &code_file),
+        &wrapped(
+            &format!(
+                "tui {} --manifest {}",
+                fixture_dir.display(),
+                fixture_dir.join("manifest.toml").display()
+            ),
+            &code_file,
+        ),
         100,
         30,
     );

@@ -56,11 +56,32 @@ pub fn onus_json(db: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", run.stdout))
 }
 
-/// Ingests the fixture folder `name` into a new database in `dir`, failing the test on a
-/// non-zero exit.
+/// The arguments that ingest the fixture folder `name`: the folder, and its `manifest.toml`
+/// named with `--manifest` when it has one (a directory walk never reads a manifest).
+pub fn fixture_args(name: &str) -> Vec<String> {
+    let folder = fixture(name);
+    let mut args = vec![folder.to_str().expect("path").to_owned()];
+    let manifest = folder.join("manifest.toml");
+    if manifest.is_file() {
+        args.push("--manifest".to_owned());
+        args.push(manifest.to_str().expect("path").to_owned());
+    }
+    args
+}
+
+/// Runs `onus ingest` on the fixture folder `name` (with its manifest) into `db`.
+pub fn ingest_fixture(db: &Path, name: &str) -> Run {
+    let mut args = vec!["ingest".to_owned()];
+    args.extend(fixture_args(name));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    onus(db, &args)
+}
+
+/// Ingests the fixture folder `name` (with its manifest) into a new database in `dir`, failing
+/// the test on a non-zero exit.
 pub fn ingested(name: &str, dir: &tempfile::TempDir) -> PathBuf {
     let db = dir.path().join(format!("{name}.duckdb"));
-    let run = onus(&db, &["ingest", fixture(name).to_str().expect("path")]);
+    let run = ingest_fixture(&db, name);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     db
 }
