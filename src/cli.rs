@@ -5,6 +5,7 @@
 mod args;
 mod command;
 mod findings;
+mod out_file;
 mod output;
 mod progress;
 mod reporting;

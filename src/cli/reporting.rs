@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use super::args::{ReplayArgs, ReportArgs, ReportFormatArg, SeverityArg};
+use super::out_file::{self, Protected};
 use super::progress::StderrProgress;
 use super::{CliError, exit};
 use crate::ingest::{IngestOptions, ingest_paths};
@@ -58,8 +59,34 @@ fn options(title: Option<String>, timestamp: bool) -> ReportOptions {
     }
 }
 
+/// Refuses an `--out` that would replace the database, a file of the evidence, or something
+/// that is not a regular file (see [`out_file`]), before anything is written.
+fn guard_out(
+    out: Option<&Path>,
+    store: &Store,
+    mut protected: Vec<Protected>,
+) -> Result<(), CliError> {
+    let Some(out) = out else {
+        return Ok(());
+    };
+    for s in store.sources()? {
+        protected.push(Protected::new(
+            &s.path,
+            format!("evidence file source {} (as ingested)", s.id),
+        ));
+    }
+    match out_file::check(out, &protected) {
+        None => Ok(()),
+        Some(why) => Err(CliError::usage(anyhow::anyhow!(
+            "refusing to write to --out {}: {why}; nothing was written (choose another file)",
+            for_terminal(&crate::text::path_text(out))
+        ))),
+    }
+}
+
 pub(super) fn report(db: &Path, args: &ReportArgs) -> Result<u8, CliError> {
     let store = Store::open(db, Access::ReadOnly)?;
+    guard_out(args.out.as_deref(), &store, out_file::database(db))?;
     let report = Report::build(&store, &options(args.title.clone(), args.timestamp))?;
     emit(&write(&report, format(args.format)), args.out.as_deref())?;
     Ok(exit::OK)
@@ -75,33 +102,6 @@ fn severity(arg: SeverityArg) -> Severity {
     }
 }
 
-pub(super) fn replay(quiet: bool, args: &ReplayArgs) -> Result<u8, CliError> {
-    let mut store = Store::open_in_memory()?;
-    let options = IngestOptions {
-        manifests: replay_manifests(args),
-        ..IngestOptions::default()
-    };
-    let summary = ingest_paths(
-        &mut store,
-        &args.paths,
-        &options,
-        &StderrProgress::new(quiet),
-    )
-    .context("replay ingest failed")?;
-    crate::analysis::run(&mut store)?;
-    let report = Report::build(&store, &ReportOptions::default())?;
-    emit(&write(&report, format(args.format)), args.out.as_deref())?;
-
-    let mut stderr = io::stderr().lock();
-    let expect_path: Option<PathBuf> = args.expect.clone().or_else(|| {
-        args.paths
-            .iter()
-            .find(|p| p.is_dir())
-            .map(|d| d.join("expected.toml"))
-            .filter(|p| p.exists())
-    });
-    let mut failed = false;
-    if let Some(path) = expect_path {
 /// The manifests of a replay: those named with `--manifest`, else the top-level
 /// `manifest.toml` of each fixture folder given (the fixture layout of docs/replay.md). This is
 /// the only place a manifest is read without being named: a directory walk never reads one.
@@ -117,6 +117,38 @@ fn replay_manifests(args: &ReplayArgs) -> Vec<PathBuf> {
         .collect()
 }
 
+pub(super) fn replay(quiet: bool, args: &ReplayArgs) -> Result<u8, CliError> {
+    let mut store = Store::open_in_memory()?;
+    let options = IngestOptions {
+        manifests: replay_manifests(args),
+        ..IngestOptions::default()
+    };
+    let summary = ingest_paths(
+        &mut store,
+        &args.paths,
+        &options,
+        &StderrProgress::new(quiet),
+    )
+    .context("replay ingest failed")?;
+    let expect_path: Option<PathBuf> = args.expect.clone().or_else(|| {
+        args.paths
+            .iter()
+            .find(|p| p.is_dir())
+            .map(|d| d.join("expected.toml"))
+            .filter(|p| p.exists())
+    });
+    let protected = expect_path
+        .iter()
+        .map(|p| Protected::new(p, "the expectation file"))
+        .collect();
+    guard_out(args.out.as_deref(), &store, protected)?;
+    crate::analysis::run(&mut store)?;
+    let report = Report::build(&store, &ReportOptions::default())?;
+    emit(&write(&report, format(args.format)), args.out.as_deref())?;
+
+    let mut stderr = io::stderr().lock();
+    let mut failed = false;
+    if let Some(path) = expect_path {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         let exp = crate::replay::parse_expectations(&text).map_err(CliError::usage)?;

@@ -2010,6 +2010,117 @@ fn a_toml_met_while_walking_is_never_read_as_a_manifest() {
     assert!(Path::new(read[0]) == dir.join("manifest.toml"), "{read:?}");
 }
 
+/// `onus report --format json --out OUT`.
+fn report_to(db: &Path, out: &Path) -> Watched {
+    run(
+        db,
+        &[
+            OsStr::new("report"),
+            OsStr::new("--format"),
+            OsStr::new("json"),
+            OsStr::new("--out"),
+            out.as_os_str(),
+        ],
+    )
+}
+
+/// `report --out` (and `replay --out`) write by renaming a temporary file into place: onto the
+/// database that destroys the case, onto an evidence file the evidence, onto a device node the
+/// device. Each is refused, nothing is written, and an ordinary target still works.
+#[cfg(unix)]
+#[test]
+fn report_out_never_replaces_the_database_evidence_or_a_device() {
+    use std::os::unix::fs::{FileTypeExt as _, symlink};
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let evidence = tmp.path().join("evidence.jsonl");
+    fs::write(&evidence, lines(&[good(1), good(2)])).expect("write");
+    let db = tmp.path().join("case.duckdb");
+    let (w, _) = ingest(&db, &[evidence.as_os_str()]);
+    assert_eq!(w.code, 0);
+    let db_bytes = fs::read(&db).expect("db");
+    let fifo = tmp.path().join("pipe.md");
+    let have_fifo = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    let to_null = tmp.path().join("null.md");
+    symlink("/dev/null", &to_null).expect("symlink");
+    let to_db = tmp.path().join("db-link.md");
+    symlink(&db, &to_db).expect("symlink");
+    let hard = tmp.path().join("hard.md");
+    fs::hard_link(&evidence, &hard).expect("link");
+    let dir = tmp.path().join("a-dir");
+    fs::create_dir(&dir).expect("mkdir");
+
+    let mut targets = vec![
+        (db.clone(), "the evidence database"),
+        (
+            tmp.path().join(".").join("case.duckdb"),
+            "the evidence database",
+        ),
+        (tmp.path().join("case.duckdb.wal"), "write-ahead log"),
+        (evidence.clone(), "evidence file"),
+        (hard.clone(), "evidence file"),
+        (to_db.clone(), "the evidence database"),
+        (to_null.clone(), "not a regular file"),
+        (dir.clone(), "not a regular file"),
+    ];
+    if have_fifo {
+        targets.push((fifo.clone(), "not a regular file"));
+    }
+    for (out, why) in &targets {
+        let w = report_to(&db, out);
+        assert_eq!(w.code, 2, "--out {}: {}", out.display(), w.err());
+        assert!(
+            w.err().contains("refusing") && w.err().contains(why),
+            "--out {}: {}",
+            out.display(),
+            w.err()
+        );
+    }
+    assert!(fs::read(&db).expect("db") == db_bytes, "the case is intact");
+    assert_eq!(
+        fs::read(&evidence).expect("evidence"),
+        lines(&[good(1), good(2)])
+    );
+    assert!(!tmp.path().join("case.duckdb.wal").exists());
+    assert!(
+        fs::symlink_metadata(&to_null)
+            .expect("link")
+            .file_type()
+            .is_symlink()
+    );
+    if have_fifo {
+        assert!(fs::metadata(&fifo).expect("fifo").file_type().is_fifo());
+    }
+    // The store still opens, and an ordinary file (new, or an old report) is written.
+    assert_eq!(sources(&db).len(), 1);
+    let fine = tmp.path().join("report.json");
+    for _ in 0..2 {
+        let w = report_to(&db, &fine);
+        assert_eq!(w.code, 0, "{}", w.err());
+    }
+    assert!(serde_json::from_slice::<Value>(&fs::read(&fine).expect("report")).is_ok());
+
+    // Replay refuses to write over what it read.
+    let w = run(
+        &tmp.path().join("unused.duckdb"),
+        &[
+            OsStr::new("replay"),
+            OsStr::new("--quiet"),
+            evidence.as_os_str(),
+            OsStr::new("--out"),
+            evidence.as_os_str(),
+        ],
+    );
+    assert_eq!(w.code, 2, "{}", w.err());
+    assert_eq!(
+        fs::read(&evidence).expect("evidence"),
+        lines(&[good(1), good(2)])
+    );
+}
+
 /// Links in a log directory that lead out of it (to `/etc/shadow`, a shell history) are not
 /// followed: their target would be stored, and shown in reports. A link named on the command
 /// line is read as named, and links that stay inside are followed as before.
