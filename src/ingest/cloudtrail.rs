@@ -13,6 +13,7 @@ mod timestamp;
 
 use serde_json::Value;
 
+use super::frame::torn_first_line;
 use super::reader::Limits;
 use super::sink::{Adapter, Sink, Stop, Unit};
 
@@ -26,6 +27,8 @@ pub(super) struct CloudTrailAdapter {
     started: bool,
     /// A multi-line document being gathered: its first line, offset and bytes.
     gathering: Option<(u64, u64, Vec<u8>)>,
+    /// Whether the line after the first has been looked at (for a torn first line).
+    probed: bool,
 }
 
 impl CloudTrailAdapter {
@@ -34,25 +37,13 @@ impl CloudTrailAdapter {
             max_document_bytes: limits.max_record_bytes,
             started: false,
             gathering: None,
+            probed: false,
         }
     }
-}
 
-impl Adapter for CloudTrailAdapter {
-    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_>) -> Result<(), Stop> {
-        if let Some((_, _, doc)) = &mut self.gathering {
-            if doc.len() + unit.bytes.len() + 1 > self.max_document_bytes {
-                return Err(Stop::Refuse(format!(
-                    "the CloudTrail document is larger than {} bytes (raise --max-record-bytes to load it)",
-                    self.max_document_bytes
-                )));
-            }
-            doc.push(b'\n');
-            doc.extend_from_slice(unit.bytes);
-            return Ok(());
-        }
-        let first = !self.started;
-        self.started = true;
+    /// One line read on its own: a record, a one-line delivery document (whole or cut), or
+    /// something to quarantine. A `first` line that opens an object and goes on starts gathering.
+    fn line(&mut self, unit: &Unit<'_>, first: bool, sink: &mut Sink<'_>) -> Result<(), Stop> {
         match serde_json::from_slice::<Value>(unit.bytes) {
             Ok(value) => one_line(value, unit, sink),
             // A record or document that starts on the first line and goes on: gather the file.
@@ -73,6 +64,41 @@ impl Adapter for CloudTrailAdapter {
                 quarantine_unit(unit, &reason, sink)
             }
         }
+    }
+}
+
+impl Adapter for CloudTrailAdapter {
+    fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_>) -> Result<(), Stop> {
+        if let Some((line, offset, doc)) = self.gathering.take() {
+            // The second line says whether the first was a document's start or a record cut
+            // short: then it costs that record, and the file is read as one record per line.
+            if !self.probed {
+                self.probed = true;
+                if torn_first_line(&doc, unit.bytes) {
+                    let first = Unit {
+                        line,
+                        offset,
+                        bytes: &doc,
+                    };
+                    self.line(&first, false, sink)?;
+                    return self.line(unit, false, sink);
+                }
+            }
+            let mut doc = doc;
+            if doc.len() + unit.bytes.len() + 1 > self.max_document_bytes {
+                return Err(Stop::Refuse(format!(
+                    "the CloudTrail document is larger than {} bytes (raise --max-record-bytes to load it)",
+                    self.max_document_bytes
+                )));
+            }
+            doc.push(b'\n');
+            doc.extend_from_slice(unit.bytes);
+            self.gathering = Some((line, offset, doc));
+            return Ok(());
+        }
+        let first = !self.started;
+        self.started = true;
+        self.line(unit, first, sink)
     }
 
     fn finish(&mut self, sink: &mut Sink<'_>) -> Result<(), Stop> {

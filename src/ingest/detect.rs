@@ -112,6 +112,9 @@ fn detect_bytes(head: &[u8]) -> Result<Format, String> {
     let Some(first) = lines.next() else {
         return Err("the file is empty".to_owned());
     };
+    if let Some(format) = after_a_bad_first_line(first, lines.clone(), head) {
+        return format;
+    }
     if !first.starts_with(b"{") && !first.starts_with(b"[") {
         return Err("not JSON: the first record does not start with `{`".to_owned());
     }
@@ -133,6 +136,35 @@ fn detect_bytes(head: &[u8]) -> Result<Format, String> {
             "unrecognised: the first record is not valid JSON ({e}); use --format to force one"
         )),
     }
+}
+
+/// A first line that is not a record (cut short, not valid JSON, not JSON at all) followed by
+/// lines that are: JSON lines whose first record was torn (a log rotated or copied mid-write).
+/// The file is named by its first good record, so that the bad one costs one record, not the
+/// file. `None` when the first line is fine, or when what follows is not JSON lines either (a
+/// pretty-printed document, a CSV file): then the first line decides as usual.
+fn after_a_bad_first_line<'h>(
+    first: &[u8],
+    mut rest: impl Iterator<Item = &'h [u8]>,
+    head: &[u8],
+) -> Option<Result<Format, String>> {
+    let parsed = serde_json::from_slice::<serde::de::IgnoredAny>(first);
+    if parsed.is_ok() || super::cloudtrail::opens_records(head) {
+        return None;
+    }
+    let second = rest.next()?;
+    let value = serde_json::from_slice::<Value>(second)
+        .ok()
+        .filter(|v| v.is_object() || v.is_array())?;
+    let opens = matches!(first.first(), Some(b'{' | b'['));
+    let cut = parsed.is_err_and(|e| e.is_eof());
+    if opens && cut && !super::frame::torn_first_line(first, second) {
+        return None;
+    }
+    let third = rest
+        .next()
+        .and_then(|l| serde_json::from_slice::<Value>(l).ok());
+    Some(classify(&value, third.as_ref()))
 }
 
 /// Names the format of the first record, or says why none (or more than one) matches.

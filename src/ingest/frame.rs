@@ -2,11 +2,15 @@
 //! one (pretty-printed) document: OTLP/JSON, MCP logs and chat transcripts.
 //!
 //! The first record decides. When the first non-blank line is a complete JSON value on its own,
-//! the file is JSON lines and every line is one value. Otherwise the file is a document: lines are
-//! joined until the brackets opened on the first line are closed again (strings and escapes are
-//! respected), which also accepts several documents one after the other. A document still open at
-//! the end of the file is handed over as truncated; one larger than the record limit keeps only its
-//! start, so memory stays bounded whatever the input.
+//! the file is JSON lines and every line is one value. When it opens a value and does not close
+//! it, the line after it decides between a document and a JSON line cut short (a torn first line,
+//! as a log rotated or copied mid-write leaves): see [`torn_first_line`]. A torn first line is
+//! one bad record (handed over at the end of the file, where its parse names the problem) and the
+//! rest of the file is JSON lines, so it costs that one record, not the file. Otherwise the file
+//! is a document: lines are joined until the brackets opened on the first line are closed again
+//! (strings and escapes are respected), which also accepts several documents one after the other.
+//! A document still open at the end of the file is handed over as truncated; one larger than the
+//! record limit keeps only its start, so memory stays bounded whatever the input.
 
 use serde_json::Value;
 
@@ -111,9 +115,54 @@ pub(super) fn loose_time(v: &Value) -> Result<crate::model::Timestamp, String> {
     }
 }
 
+/// Whether `first`, a line that opens a JSON value without closing it, is a JSON line cut short
+/// rather than the first line of a value spread over lines, judged by the line after it.
+///
+/// In JSON lines, the line after a torn one is a whole value of its own (`{...}` or `[...]`)
+/// that cannot continue the cut one: joined to it the text is no longer the start of any JSON
+/// value (a cut inside a string meets a line break, a cut after `,` in an object meets `{`
+/// where a key belongs), or both lines open the same first key, as records of one log do. A
+/// pretty-printed document's second line is a key, a lone bracket or an element followed by a
+/// comma, none of which stands alone; where it does (the only element of an array), it still
+/// continues the first line.
+pub(super) fn torn_first_line(first: &[u8], second: &[u8]) -> bool {
+    let second = second.trim_ascii();
+    if !matches!(second.first(), Some(b'{' | b'[')) {
+        return false;
+    }
+    if serde_json::from_slice::<serde::de::IgnoredAny>(second).is_err() {
+        return false;
+    }
+    let first_key = |b: &[u8]| -> Option<Vec<u8>> {
+        let rest = b.trim_ascii_start().strip_prefix(b"{")?.trim_ascii_start();
+        let rest = rest.strip_prefix(b"\"")?;
+        let mut key = Vec::new();
+        let mut escaped = false;
+        for &c in rest {
+            match c {
+                b'"' if !escaped => return Some(key),
+                b'\\' if !escaped => escaped = true,
+                _ => escaped = false,
+            }
+            key.push(c);
+        }
+        None
+    };
+    if first_key(first).is_some_and(|k| first_key(second) == Some(k)) {
+        return true;
+    }
+    let mut joined = Vec::with_capacity(first.len() + second.len() + 1);
+    joined.extend_from_slice(first);
+    joined.push(b'\n');
+    joined.extend_from_slice(second);
+    serde_json::from_slice::<serde::de::IgnoredAny>(&joined).is_err_and(|e| !e.is_eof())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Undecided,
+    /// The first line opened a value: the second says whether it is a document or torn.
+    Probing,
     Lines,
     Document,
 }
@@ -167,6 +216,8 @@ pub(super) struct Framer {
     limit: usize,
     pending: Option<Frame>,
     depth: Brackets,
+    /// A torn first line, handed over by [`Framer::finish`].
+    torn: Option<Frame>,
 }
 
 impl Framer {
@@ -177,6 +228,7 @@ impl Framer {
             limit,
             pending: None,
             depth: Brackets::default(),
+            torn: None,
         }
     }
 
@@ -187,10 +239,19 @@ impl Framer {
             let closes = probe.feed(unit.bytes);
             let starts_value = matches!(unit.bytes.trim_ascii_start().first(), Some(b'{' | b'['));
             self.mode = if starts_value && !closes {
-                Mode::Document
+                Mode::Probing
             } else {
                 Mode::Lines
             };
+        } else if self.mode == Mode::Probing {
+            let first = self.pending.as_ref().map_or(&[][..], |f| &f.bytes[..]);
+            if torn_first_line(first, unit.bytes) {
+                self.mode = Mode::Lines;
+                self.torn = self.pending.take();
+                self.depth = Brackets::default();
+            } else {
+                self.mode = Mode::Document;
+            }
         }
         if self.mode == Mode::Lines {
             return Some(Frame {
@@ -232,8 +293,12 @@ impl Framer {
         None
     }
 
-    /// The document still open at the end of the file, if any, marked truncated.
+    /// The document still open at the end of the file, if any, marked truncated; or the torn
+    /// first line of a JSON lines file, as it was read.
     pub fn finish(&mut self) -> Option<Frame> {
+        if let Some(torn) = self.torn.take() {
+            return Some(torn);
+        }
         let mut frame = self.pending.take()?;
         if frame.state == FrameState::Complete {
             frame.state = FrameState::Truncated;
@@ -280,6 +345,36 @@ mod tests {
         assert_eq!(got[0].line, 1);
         assert_eq!(got[0].parse().expect("valid")["a"][1], "]}");
         assert_eq!(got[1].line, 6);
+    }
+
+    #[test]
+    fn a_torn_first_line_costs_one_record_and_the_rest_are_lines() {
+        let cut_in_a_string = "{\"resourceSpans\":[{\"resource\":{\"attr\n{\"a\":1}\n{\"b\":2}\n";
+        let cut_after_a_colon = "{\"time\":\"x\",\"args\":\n{\"time\":\"y\"}\n[1]\n";
+        let cut_after_a_comma = "{\"a\":1,\n{\"b\":2}\n";
+        for text in [cut_in_a_string, cut_after_a_colon, cut_after_a_comma] {
+            let got = frames(text, 1000);
+            let lines: Vec<u64> = got.iter().map(|f| f.line).collect();
+            let want: Vec<u64> = (2..=text.trim_end().lines().count() as u64)
+                .chain([1])
+                .collect();
+            assert_eq!(lines, want, "{text:?}");
+            assert!(got.last().expect("torn").parse().is_err(), "{text:?}");
+            assert!(got[0].parse().is_ok(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_document_whose_second_line_stands_alone_is_still_a_document() {
+        for text in [
+            "[\n{\"role\":\"user\",\"content\":\"x\"}\n]\n",
+            "{\"resourceSpans\": [\n{\"resource\": {}}\n]}\n",
+            "{\n\"a\": 1\n}\n",
+        ] {
+            let got = frames(text, 1000);
+            assert_eq!(got.len(), 1, "{text:?}");
+            assert!(got[0].parse().is_ok(), "{text:?}");
+        }
     }
 
     #[test]

@@ -2179,3 +2179,86 @@ fn links_leaving_a_walked_directory_are_not_followed() {
         "loaded"
     );
 }
+
+/// A JSON-lines file whose first line was cut (a log rotated or copied mid-write): the cut
+/// record is one bad record, quarantined at `L1`, and every later record loads, in every
+/// adapter, detected and forced.
+#[test]
+fn a_torn_first_line_costs_one_record_in_every_adapter() {
+    let t = "2026-03-04T10:00:00Z";
+    let mcp = |n: u32| {
+        vec![
+            format!(
+                r#"{{"jsonrpc":"2.0","id":{n},"method":"tools/call","params":{{"name":"warehouse.query","arguments":{{"q":"{n}"}}}}}}"#
+            ),
+            format!(r#"{{"jsonrpc":"2.0","id":{n},"result":{{"content":[]}}}}"#),
+        ]
+    };
+    let json = |v: &Value| serde_json::to_string(v).expect("json");
+    let files: Vec<(&str, Vec<String>)> = vec![
+        ("onus", (1..=4).map(good).collect()),
+        (
+            "cloudtrail",
+            (1..=4)
+                .map(|n| json(&ct(&json!(t), &format!("e-{n}"))))
+                .collect(),
+        ),
+        (
+            "k8s-audit",
+            (1..=4)
+                .map(|n| json(&k8s(&format!("a-{n}"), "ResponseComplete", "u", t)))
+                .collect(),
+        ),
+        (
+            "otlp",
+            (1..=4)
+                .map(|n| otlp_request(&[span(n, START, END, "")]))
+                .collect(),
+        ),
+        ("mcp", (1..=3).flat_map(mcp).collect()),
+        (
+            "chat",
+            (1..=4)
+                .map(|n| format!(r#"{{"role":"user","content":"message {n}"}}"#))
+                .collect(),
+        ),
+    ];
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for (format, records) in &files {
+        let first = &records[0];
+        // Cut in the middle (inside a string, mostly), and right after the first key's colon,
+        // where what follows could still have continued the value.
+        let colon = first.find("\":").expect("a key") + 2;
+        for (cut_name, cut) in [("half", first.len() / 2), ("colon", colon)] {
+            let mut torn = vec![first[..cut].to_owned()];
+            torn.extend(records.iter().cloned());
+            let name = format!("torn-{format}-{cut_name}.jsonl");
+            let path = tmp.path().join(&name);
+            fs::write(&path, lines(&torn)).expect("write");
+            for forced in ["auto", format] {
+                let db = tmp.path().join(format!("{name}-{forced}.duckdb"));
+                let (_, summary) = ingest(
+                    &db,
+                    &[OsStr::new("--format"), OsStr::new(forced), path.as_os_str()],
+                );
+                let r = report_for(&summary, &name);
+                assert_eq!(r["outcome"], "loaded", "{name} as {forced}: {summary:#}");
+                assert_eq!(r["format"], *format, "{name} as {forced}");
+                let read = records.len() as u64 + 1;
+                assert_eq!(
+                    u(&r["counts"]["records_read"]),
+                    read,
+                    "{name} as {forced}: {r}"
+                );
+                assert_eq!(
+                    u(&r["counts"]["records_quarantined"]),
+                    1,
+                    "{name} as {forced}: one bad record costs one record: {r}"
+                );
+                let rows = query(&db, "SELECT locator, reason FROM quarantine");
+                assert_eq!(rows.len(), 1, "{rows:?}");
+                assert_eq!(rows[0]["locator"], "L1", "{name} as {forced}: {rows:?}");
+            }
+        }
+    }
+}
