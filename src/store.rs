@@ -21,7 +21,7 @@ pub use queries::analysis::{AnalysisEvent, FindingRow};
 pub use queries::console::{ConsoleResult, ConsoleRun};
 pub use queries::detail::{EventDetail, TaskDeclaration};
 pub use queries::entities::{ActionRow, CredentialUse, HandOffSummary, TaskSlice, TaskStart};
-pub use queries::investigate::{StoredAccountability, StoredDriftPoint, StoredFinding};
+pub use queries::investigate::{StoredAccountability, StoredDriftPoint, StoredFinding, StoredSpan};
 pub use queries::page::{Direction, EventFilter, FilterIndex, Histogram, Hit, PageRow, Target};
 pub use queries::sources::SourceRow;
 pub use queries::sql::{QueryColumns, QueryOutcome};
@@ -36,6 +36,10 @@ pub enum StoreError {
     Missing { path: PathBuf },
     #[error("cannot open evidence database {path}: {message}")]
     Open { path: PathBuf, message: String },
+    #[error(
+        "{path} is not a DuckDB database ({why}); it was left untouched (hint: --db names the evidence database onus writes, such as onus.duckdb, not an evidence file)"
+    )]
+    NotDuckDb { path: PathBuf, why: String },
     #[error(
         "evidence database {path} has schema version {found}, newer than this onus understands ({supported}); use a newer onus"
     )]
@@ -98,8 +102,14 @@ impl Store {
     ///
     /// A read-only open needs an existing file at the current schema version. A second writer
     /// on the same file gets an [`StoreError::Open`] that says the file is locked.
+    ///
+    /// An existing file that does not start with DuckDB's file header is refused
+    /// ([`StoreError::NotDuckDb`]) before DuckDB sees it, so that `--db` naming an evidence file
+    /// by mistake (or by design) can never overwrite it.
     pub fn open(path: &Path, access: Access) -> Result<Self, StoreError> {
-        if !path.exists() {
+        if path.exists() {
+            check_duckdb_header(path)?;
+        } else {
             if access == Access::ReadOnly {
                 return Err(StoreError::Missing {
                     path: path.to_path_buf(),
@@ -189,6 +199,52 @@ impl Store {
 
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+}
+
+/// Where DuckDB's file header has its magic bytes: after an 8-byte checksum.
+const DUCKDB_MAGIC_OFFSET: usize = 8;
+/// DuckDB's magic bytes.
+const DUCKDB_MAGIC: &[u8; 4] = b"DUCK";
+
+/// Refuses an existing path that is not a DuckDB database file, without DuckDB opening it (a
+/// writer would turn an evidence file into a database, or fail on it after taking a lock).
+/// A directory is left to DuckDB, which names the problem; anything else that is not a regular
+/// file (a FIFO would block the read here) is refused.
+fn check_duckdb_header(path: &Path) -> Result<(), StoreError> {
+    use std::io::Read as _;
+    let refuse = |why: String| StoreError::NotDuckDb {
+        path: path.to_path_buf(),
+        why,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| StoreError::Open {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    if meta.is_dir() {
+        return Ok(());
+    }
+    if !meta.is_file() {
+        return Err(refuse("not a regular file".to_owned()));
+    }
+    let mut head = Vec::with_capacity(DUCKDB_MAGIC_OFFSET + DUCKDB_MAGIC.len());
+    std::fs::File::open(path)
+        .and_then(|f| {
+            f.take((DUCKDB_MAGIC_OFFSET + DUCKDB_MAGIC.len()) as u64)
+                .read_to_end(&mut head)
+        })
+        .map_err(|e| StoreError::Open {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    if head.get(DUCKDB_MAGIC_OFFSET..) == Some(DUCKDB_MAGIC.as_slice()) {
+        Ok(())
+    } else if head.is_empty() {
+        Err(refuse("the file is empty".to_owned()))
+    } else {
+        Err(refuse(format!(
+            "its header lacks DuckDB's magic bytes `DUCK` at byte {DUCKDB_MAGIC_OFFSET}"
+        )))
     }
 }
 

@@ -2262,3 +2262,39 @@ fn a_torn_first_line_costs_one_record_in_every_adapter() {
         }
     }
 }
+
+/// `--db` naming an existing file that is not a DuckDB database (an evidence file) is refused
+/// before DuckDB opens it: exit 4, "not a DuckDB database", the file byte for byte as it was.
+#[test]
+fn a_db_that_names_an_evidence_file_is_refused_untouched() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let log = tmp.path().join("x.jsonl");
+    fs::write(&log, lines(&[good(1), good(2)])).expect("write");
+    let victim = tmp.path().join("victim.jsonl");
+    let original = lines(&(1..=12).map(good).collect::<Vec<_>>());
+    fs::write(&victim, &original).expect("write");
+    let empty = tmp.path().join("empty.jsonl");
+    fs::write(&empty, "").expect("write");
+    for db in [&victim, &empty] {
+        for args in [
+            vec![OsStr::new("ingest"), log.as_os_str()],
+            vec![OsStr::new("sources")],
+            vec![OsStr::new("report")],
+        ] {
+            let w = run(db, &args);
+            assert_eq!(w.code, 4, "{args:?} --db {}: {}", db.display(), w.err());
+            assert!(
+                w.err().contains("not a DuckDB database"),
+                "{args:?}: {}",
+                w.err()
+            );
+        }
+    }
+    assert_eq!(fs::read(&victim).expect("victim"), original);
+    assert_eq!(fs::read(&empty).expect("empty"), b"");
+    let left: Vec<String> = fs::read_dir(tmp.path())
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left.len(), 3, "no WAL or scratch file appeared: {left:?}");
+}
