@@ -145,7 +145,7 @@ impl Walk<'_> {
                         "a file"
                     };
                     let reason = format!(
-                        "symbolic link to {what} outside the walked directory ({}), not followed (hint: name the file on the command line to read it)",
+                        "symbolic link to {what} outside the walked directory ({}), not followed (hint: name it on the command line to read it)",
                         crate::text::path_text(&target)
                     );
                     plan.skipped.push((child, reason));
