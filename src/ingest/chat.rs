@@ -20,7 +20,9 @@ use super::tool_target;
 use crate::model::{Event, EventKind, Outcome, PrincipalKind, Timestamp, Trust};
 use message::{ChatMessage, Role};
 
-/// Envelope keys: a JSON object made only of these (and `messages`) is an envelope.
+/// Envelope keys: a JSON object without `role` made only of these is an envelope header; one with
+/// a `messages` list is an envelope whatever else it carries (benchmark metadata, a `tools` list),
+/// and the keys beyond these are kept on its `task.start` event (`attributes.envelope`).
 const ENVELOPE_KEYS: &[&str] = &[
     "task",
     "agent",
@@ -43,6 +45,8 @@ struct Transcript {
     /// When no message says, the time of the next one.
     next_time: Option<Timestamp>,
     intent_declared: bool,
+    /// Envelope keys beyond the documented ones, for the `task.start` event's attributes.
+    envelope_extra: Option<Map<String, Value>>,
     /// Calls made and not yet answered: (call id used in events, id given, tool name).
     open: VecDeque<(String, Option<String>, String)>,
     calls: u64,
@@ -77,7 +81,18 @@ impl Adapter for ChatAdapter {
 fn is_envelope(obj: &Map<String, Value>) -> bool {
     !obj.contains_key("role")
         && !obj.is_empty()
-        && obj.keys().all(|k| ENVELOPE_KEYS.contains(&k.as_str()))
+        && (obj.get("messages").is_some_and(Value::is_array)
+            || obj.keys().all(|k| ENVELOPE_KEYS.contains(&k.as_str())))
+}
+
+/// The keys of an envelope beyond the documented ones, kept as they were.
+fn envelope_extra(obj: &Map<String, Value>) -> Option<Map<String, Value>> {
+    let extra: Map<String, Value> = obj
+        .iter()
+        .filter(|(k, _)| !ENVELOPE_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (!extra.is_empty()).then_some(extra)
 }
 
 fn env_str(obj: &Map<String, Value>, key: &str) -> Option<String> {
@@ -178,6 +193,7 @@ impl ChatAdapter {
             user: env_str(obj, "user"),
             session: env_str(obj, "session"),
             next_time: started_at,
+            envelope_extra: envelope_extra(obj),
             ..Transcript::default()
         });
         let Some(messages) = messages else {
@@ -324,6 +340,11 @@ impl ChatAdapter {
                         let mut s = new(EventKind::TaskStart, &agent, PrincipalKind::Agent);
                         s.on_behalf_of = Some(user.clone());
                         s.intent = Some(text.clone());
+                        if let (Some(extra), Some(a)) =
+                            (t.envelope_extra.take(), s.attributes.as_mut())
+                        {
+                            a.insert("envelope".to_owned(), Value::Object(extra));
+                        }
                         out.push(s);
                     }
                 }

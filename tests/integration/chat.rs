@@ -154,3 +154,41 @@ fn broken_transcripts_are_quarantined_or_refused_with_reasons() {
     assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("truncated"), "{}", run.stdout);
 }
+
+#[test]
+fn benchmark_envelopes_keep_their_extra_keys_text_blocks_and_tool_errors() {
+    // Three fidelity gaps: an envelope with keys beyond the documented ones was quarantined whole;
+    // `{"type": "text", "content": ...}` blocks became the literal "[text]" (the declared intent
+    // itself); a tool message's `error` field was ignored.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("e.duckdb");
+    let log = dir.path().join("runs.jsonl");
+    let envelope = serde_json::json!({
+        "task": "bench-1",
+        "agent": "agent:banking",
+        "suite": "banking",
+        "tools": [{"name": "read_file"}, {"name": "send_money"}],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "content": "Pay the bill in bill.txt"}]},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "read_file", "arguments": "{\"file_path\": \"bill.txt\"}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "", "error": "FileNotFoundError: bill.txt"}
+        ]
+    });
+    fs::write(&log, format!("{envelope}\n")).expect("write");
+    let run = onus(&db, &["ingest", log.to_str().expect("path")]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("0 quarantined"), "{}", run.stdout);
+    let start = query(
+        &db,
+        "SELECT intent, attributes->>'$.envelope.suite' AS suite, json_array_length(attributes->'$.envelope.tools') AS tools FROM events WHERE kind = 'task.start'",
+    );
+    assert_eq!(start[0]["intent"], "Pay the bill in bill.txt");
+    assert_eq!(start[0]["suite"], "banking");
+    assert_eq!(start[0]["tools"], 2);
+    let result = query(
+        &db,
+        "SELECT outcome, content FROM events WHERE kind = 'tool.result'",
+    );
+    assert_eq!(result[0]["outcome"], "error");
+    assert_eq!(result[0]["content"], "FileNotFoundError: bill.txt");
+}

@@ -160,8 +160,24 @@ pub(super) fn read(v: &Value) -> Result<ChatMessage, String> {
             .push(read_call(call).map_err(|e| format!("`function_call`: {e}"))?);
     }
     if role == Role::Tool {
-        let text = texts.join("\n");
+        let mut text = texts.join("\n");
         texts.clear();
+        // A tool message may carry its failure in `error` (a text or an object) beside or
+        // instead of its content: the result is then an error, and the error text is kept.
+        let error = obj
+            .get("error")
+            .filter(|e| !e.is_null() && e != &&Value::Bool(false));
+        if let Some(error) = error {
+            let error_text = match error {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if text.trim().is_empty() {
+                text = error_text;
+            } else {
+                text = format!("{text}\nerror: {error_text}");
+            }
+        }
         m.outputs.push(Output {
             call_id: id_field(obj, &["tool_call_id", "tool_use_id", "call_id", "id"]),
             name: m.name.clone(),
@@ -171,7 +187,8 @@ pub(super) fn read(v: &Value) -> Result<ChatMessage, String> {
                 .or_else(|| obj.get("isError"))
                 .and_then(Value::as_bool)
                 == Some(true)
-                || str_field(obj, &["status"]).is_some_and(|s| s.eq_ignore_ascii_case("error")),
+                || str_field(obj, &["status"]).is_some_and(|s| s.eq_ignore_ascii_case("error"))
+                || error.is_some(),
         });
     }
     let joined = texts.join("\n");
@@ -189,12 +206,25 @@ fn flat_text(v: &Value) -> String {
             .iter()
             .filter_map(|b| match b {
                 Value::String(s) => Some(s.clone()),
-                other => other.get("text").and_then(Value::as_str).map(str::to_owned),
+                other => block_text(other),
             })
             .collect::<Vec<_>>()
             .join("\n"),
         Value::Null => String::new(),
         other => other.to_string(),
+    }
+}
+
+/// The text of a content block: its `text`, else its `content` (a text or nested blocks), as
+/// frameworks differ in which key they use.
+fn block_text(block: &Value) -> Option<String> {
+    if let Some(t) = block.get("text").and_then(Value::as_str) {
+        return Some(t.to_owned());
+    }
+    match block.get("content") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(nested @ Value::Array(_)) => Some(flat_text(nested)),
+        _ => None,
     }
 }
 
@@ -225,8 +255,8 @@ fn read_block(block: &Value, m: &mut ChatMessage, texts: &mut Vec<String>) -> Re
             is_error: obj.get("is_error").and_then(Value::as_bool) == Some(true),
         }),
         _ => {
-            if let Some(t) = obj.get("text").and_then(Value::as_str) {
-                texts.push(t.to_owned());
+            if let Some(t) = block_text(block) {
+                texts.push(t);
             } else {
                 let kind = obj.get("type").and_then(Value::as_str).unwrap_or("block");
                 texts.push(format!("[{kind}]"));
@@ -314,6 +344,39 @@ mod tests {
         assert_eq!(result.outputs[0].text, "42");
         assert!(result.outputs[0].is_error);
         assert_eq!(result.text, None);
+    }
+
+    #[test]
+    fn text_blocks_with_content_keep_their_text() {
+        // Frameworks that write `{"type": "text", "content": ...}` lost the text to `[text]`.
+        let m = read(&json!({"role": "user", "content": [
+            {"type": "text", "content": "Pay the bill in bill-2023-12.txt"},
+            {"type": "input_text", "content": [{"type": "text", "text": "thanks"}]},
+            {"type": "image"}
+        ]}))
+        .expect("blocks");
+        assert_eq!(
+            m.text.as_deref(),
+            Some("Pay the bill in bill-2023-12.txt\nthanks\n[image]")
+        );
+    }
+
+    #[test]
+    fn a_tool_error_field_makes_the_result_an_error_with_its_text() {
+        let m = read(&json!({"role": "tool", "tool_call_id": "c1", "content": "", "error": "ValueError: file not found"}))
+            .expect("tool");
+        assert!(m.outputs[0].is_error);
+        assert_eq!(m.outputs[0].text, "ValueError: file not found");
+        let both = read(&json!({"role": "tool", "tool_call_id": "c1", "content": "partial", "error": {"code": 7}}))
+            .expect("tool");
+        assert!(both.outputs[0].is_error);
+        assert!(
+            both.outputs[0].text.contains("partial") && both.outputs[0].text.contains("\"code\":7")
+        );
+        let fine =
+            read(&json!({"role": "tool", "tool_call_id": "c1", "content": "ok", "error": null}))
+                .expect("tool");
+        assert!(!fine.outputs[0].is_error);
     }
 
     #[test]
