@@ -101,12 +101,18 @@ pub fn attribute(
     findings: &[Finding],
     drifts: &[DriftPoint],
 ) -> (Vec<AccountabilityRecord>, Vec<Finding>) {
+    // A read outside the lists with no drift is a scope note, not a failure anyone held.
+    let findings: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.detector != catalogue::SCOPE_READ_OUTSIDE.id)
+        .collect();
     let tasks: BTreeSet<&str> = findings.iter().filter_map(|f| f.task.as_deref()).collect();
     let mut records = Vec::new();
     let mut gaps = Vec::new();
     for task in tasks {
         let task_findings: Vec<&Finding> = findings
             .iter()
+            .copied()
             .filter(|f| f.task.as_deref() == Some(task))
             .collect();
         let drift = drifts.iter().find(|d| d.task == task);
@@ -169,7 +175,7 @@ fn evaluate(
             None,
         );
     }
-    if let Some(d) = drift.filter(|d| d.kind == "out_of_scope" && d.stopped_by.is_none()) {
+    if let Some(d) = drift.filter(|d| d.broke_constraints() && d.stopped_by.is_none()) {
         let action = ctx.events.iter().find(|e| e.id == d.event_id);
         let grant = action.and_then(|a| allowing_grant(ctx, a));
         let anchor = Finding {

@@ -10,14 +10,15 @@ pub mod catalogue;
 mod context;
 mod detectors;
 mod drift;
+pub mod instructions;
 mod scope;
 
 use crate::graph::{DelegationGraph, GraphInputs};
-use crate::model::{AccountabilityRecord, DriftPoint, Finding};
+use crate::model::{AccountabilityRecord, DriftPoint, Finding, InstructionSpanRecord};
 use crate::store::{Store, StoreError};
 
 pub use context::{Context, Policy};
-pub use scope::TaskScope;
+pub use scope::{HandoffScope, ScopeOrigin, TaskScope};
 
 /// Everything one analysis run concludes.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +26,8 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
     pub drift_points: Vec<DriftPoint>,
     pub records: Vec<AccountabilityRecord>,
+    /// The scored spans of untrusted content (instruction-bearing ones and near misses).
+    pub instruction_spans: Vec<InstructionSpanRecord>,
 }
 
 /// Analyses the evidence in `store` without writing anything.
@@ -35,7 +38,7 @@ pub fn analyse(store: &Store) -> Result<Analysis, StoreError> {
     let ctx = Context::new(&events, &graph, policy);
     let mut findings = Vec::new();
     scope::findings(&ctx, &mut findings);
-    let drift_points = drift::detect(&ctx, &mut findings);
+    let (drift_points, instruction_spans) = drift::detect(&ctx, &mut findings);
     detectors::identity(&ctx, &mut findings);
     detectors::runtime(&ctx, &mut findings);
     detectors::delegation(&ctx, &mut findings);
@@ -49,6 +52,7 @@ pub fn analyse(store: &Store) -> Result<Analysis, StoreError> {
         findings,
         drift_points,
         records,
+        instruction_spans,
     })
 }
 
@@ -59,6 +63,7 @@ pub fn run(store: &mut Store) -> Result<Analysis, StoreError> {
         &analysis.findings,
         &analysis.drift_points,
         &analysis.records,
+        &analysis.instruction_spans,
     )?;
     Ok(analysis)
 }

@@ -1,6 +1,7 @@
 //! Domain types shared by every layer: events, principals, tasks, grants, credentials,
 //! delegations and owner assignments. Nothing here does I/O or knows about storage.
 
+pub mod arguments;
 mod class;
 mod entity;
 mod event;
@@ -8,6 +9,9 @@ mod finding;
 mod ownership;
 mod time;
 
+pub use arguments::{
+    ArgumentRoles, RoleValue, ToolRoles, destination_matches, normalise_destination,
+};
 pub use class::{ActionClass, ClassSource, classify_action, parse_action_class};
 pub use entity::{
     Constraints, CredentialRecord, CredentialType, DelegationKind, DelegationRecord, GrantRecord,
@@ -18,8 +22,8 @@ pub use event::{
     Decision, Event, EventKind, ID_HASH_DIGITS, Outcome, PrincipalKind, Trust, event_id,
 };
 pub use finding::{
-    AccountabilityRecord, Contribution, DriftPoint, FailureClass, Finding, Mappings, Provenance,
-    Severity, Violation,
+    AccountabilityRecord, Axis, Contribution, DriftKind, DriftPoint, FailureClass, Finding,
+    InstructionSpanRecord, Mappings, Provenance, Severity, StopKind, Violation,
 };
 pub use ownership::owner_in_effect;
 pub use time::{Timestamp, format_time, parse_duration, parse_time};

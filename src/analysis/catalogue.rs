@@ -125,6 +125,18 @@ detector!(
     ["MEASURE 2.7", "MANAGE 2.4"]
 );
 
+detector!(
+    SCOPE_READ_OUTSIDE,
+    "scope.read_outside",
+    "Read outside the task's declared lists, with nothing suggesting another goal",
+    Low,
+    Behaviour,
+    ["ASI02"],
+    ["T2"],
+    ["L3"],
+    ["MEASURE 2.4"]
+);
+
 // Delegation: how authority moved.
 detector!(
     DELEG_AMPLIFICATION,
@@ -362,6 +374,7 @@ pub const ALL: &[Detector] = &[
     DRIFT_CEILING,
     DRIFT_INTENT,
     DRIFT_TAINTED,
+    SCOPE_READ_OUTSIDE,
     DELEG_AMPLIFICATION,
     DELEG_UNBOUNDED,
     DELEG_DEPTH,

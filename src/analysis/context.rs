@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 use super::catalogue::Detector;
 use super::scope::{self, TaskScope};
 use crate::graph::DelegationGraph;
+use crate::model::arguments::TOOL_ROLES_PREFIX;
 use crate::model::{
-    ActionClass, CredentialRecord, Finding, PrincipalKind, Timestamp, parse_action_class,
-    parse_duration,
+    ActionClass, ArgumentRoles, CredentialRecord, Finding, Outcome, PrincipalKind, Timestamp,
+    ToolRoles, parse_action_class, parse_duration,
 };
 use crate::store::AnalysisEvent;
 
@@ -19,6 +20,8 @@ pub struct Policy {
     pub sensitive_classes: Vec<ActionClass>,
     pub policy_decision_required: Vec<ActionClass>,
     pub max_delegation_depth: Option<u32>,
+    /// Which arguments of each tool name destinations and resources.
+    pub argument_roles: ArgumentRoles,
 }
 
 impl Policy {
@@ -35,6 +38,12 @@ impl Policy {
                 .unwrap_or_default()
         };
         for (key, value) in pairs {
+            if let Some(tool) = key.strip_prefix(TOOL_ROLES_PREFIX) {
+                if let Ok(roles) = serde_json::from_value::<ToolRoles>(value.clone()) {
+                    p.argument_roles.tools.insert(tool.to_owned(), roles);
+                }
+                continue;
+            }
             match key.as_str() {
                 "max_credential_ttl" => {
                     p.max_credential_ttl_secs = value.as_str().and_then(|s| parse_duration(s).ok());
@@ -78,7 +87,7 @@ impl<'a> Context<'a> {
             .map(|n| (n.id.clone(), n.kind))
             .collect();
         for e in events {
-            if let Some(k) = e.actor_kind.as_deref().and_then(PrincipalKind::parse) {
+            if let Some(k) = e.actor_kind {
                 kinds.entry(e.actor.clone()).or_insert(k);
             }
         }
@@ -133,14 +142,9 @@ impl<'a> Context<'a> {
     }
 }
 
-/// The action class of an event, parsed.
-pub fn class_of(e: &AnalysisEvent) -> Option<ActionClass> {
-    e.action_class.as_deref().and_then(parse_action_class)
-}
-
 /// Whether an action ran (it was not denied and did not fail).
 pub fn went_through(e: &AnalysisEvent) -> bool {
-    e.outcome != "denied" && e.outcome != "error"
+    !matches!(e.outcome, Outcome::Denied | Outcome::Error)
 }
 
 /// Builds a finding of `detector` with a stable id.

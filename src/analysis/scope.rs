@@ -5,8 +5,34 @@ use std::collections::BTreeMap;
 
 use super::catalogue;
 use super::context::{Context, finding};
-use crate::model::{Constraints, DelegationRecord, Finding, Origin, TaskRecord, Timestamp};
+use crate::model::{
+    Constraints, DelegationRecord, EventKind, Finding, Origin, TaskRecord, Timestamp,
+};
 use crate::store::AnalysisEvent;
+
+/// Where the constraints drift is checked against came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeOrigin {
+    Manifest,
+    Event,
+    None,
+}
+
+impl ScopeOrigin {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Manifest => "manifest",
+            Self::Event => "event",
+            Self::None => "none",
+        }
+    }
+}
+
+impl std::fmt::Display for ScopeOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// What a task was declared to be.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +45,7 @@ pub struct TaskScope {
     /// run-time declaration's.
     pub constraints: Option<Constraints>,
     /// Where `constraints` came from: `manifest`, `event` or `none`.
-    pub origin: &'static str,
+    pub origin: ScopeOrigin,
     pub manifest: Option<Constraints>,
     pub declared: Option<Constraints>,
     /// The `task.start` event, if any.
@@ -28,7 +54,16 @@ pub struct TaskScope {
     /// The first `task.end` event and its time.
     pub end: Option<(String, Timestamp)>,
     /// Constraints carried by hand-offs within the task, per delegate.
-    pub handoffs: Vec<(String, Option<Constraints>, String)>,
+    pub handoffs: Vec<HandoffScope>,
+}
+
+/// The constraints a hand-off within a task gave its delegate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandoffScope {
+    pub delegate: String,
+    pub constraints: Option<Constraints>,
+    /// The `delegate` event.
+    pub event_id: String,
 }
 
 impl TaskScope {
@@ -61,7 +96,7 @@ pub fn resolve(
         agent: None,
         intent: None,
         constraints: None,
-        origin: "none",
+        origin: ScopeOrigin::None,
         manifest: None,
         declared: None,
         start_event: None,
@@ -96,7 +131,7 @@ pub fn resolve(
             s.end = idx
                 .iter()
                 .map(|&i| &events[i])
-                .find(|e| e.kind == "task.end")
+                .find(|e| e.kind == EventKind::TaskEnd)
                 .map(|e| (e.id.clone(), e.time));
         }
     }
@@ -108,15 +143,18 @@ pub fn resolve(
                 .constraints
                 .clone()
                 .and_then(|c| serde_json::from_value::<Constraints>(c).ok());
-            s.handoffs
-                .push((d.delegate.clone(), constraints, d.event_id.clone()));
+            s.handoffs.push(HandoffScope {
+                delegate: d.delegate.clone(),
+                constraints,
+                event_id: d.event_id.clone(),
+            });
         }
     }
     for s in scopes.values_mut() {
         let (constraints, origin) = match (&s.manifest, &s.declared) {
-            (Some(m), _) if !m.is_empty() => (Some(m.clone()), "manifest"),
-            (_, Some(d)) if !d.is_empty() => (Some(d.clone()), "event"),
-            _ => (None, "none"),
+            (Some(m), _) if !m.is_empty() => (Some(m.clone()), ScopeOrigin::Manifest),
+            (_, Some(d)) if !d.is_empty() => (Some(d.clone()), ScopeOrigin::Event),
+            _ => (None, ScopeOrigin::None),
         };
         s.constraints = constraints;
         s.origin = origin;
@@ -129,7 +167,7 @@ pub fn findings(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for (task, scope) in &ctx.scopes {
         let actions: Vec<&AnalysisEvent> = ctx
             .task_events(task)
-            .filter(|e| e.kind == "tool.call" && ctx.is_agent(&e.actor))
+            .filter(|e| e.kind == EventKind::ToolCall && ctx.is_agent(&e.actor))
             .collect();
         let Some(first) = actions.first() else {
             continue;

@@ -7,7 +7,8 @@ use serde::Deserialize;
 
 use crate::model::{
     ActionClass, Constraints, CredentialRecord, CredentialType, GrantRecord, Origin,
-    OwnerAssignment, OwnerRole, PrincipalKind, TaskRecord, Timestamp, parse_duration, parse_time,
+    OwnerAssignment, OwnerRole, PrincipalKind, TaskRecord, Timestamp, ToolRoles, parse_duration,
+    parse_time,
 };
 #[cfg(feature = "store")]
 use crate::store::{SourceWriter, StoreError};
@@ -41,6 +42,9 @@ pub struct Manifest {
     pub credentials: Vec<CredentialDecl>,
     #[serde(default)]
     pub action_classes: Vec<ClassDecl>,
+    /// Argument roles per tool name, beyond the defaults (`[tools."send_email"]`).
+    #[serde(default)]
+    pub tools: std::collections::BTreeMap<String, ToolRoles>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -281,7 +285,8 @@ impl Manifest {
             + self.tasks.len()
             + self.grants.len()
             + self.credentials.len()
-            + self.action_classes.len()) as u64
+            + self.action_classes.len()
+            + self.tools.len()) as u64
     }
 
     /// Writes every declaration into the store. Only call on a validated manifest.
@@ -298,6 +303,14 @@ impl Manifest {
                     }
                 }
             }
+        }
+        for (tool, roles) in &self.tools {
+            let value =
+                serde_json::to_value(roles).map_err(|e| StoreError::Inconsistent(e.to_string()))?;
+            w.policy(
+                format!("{}{tool}", crate::model::arguments::TOOL_ROLES_PREFIX),
+                value,
+            );
         }
         for p in &self.principals {
             let k = kind("principals", &p.kind).map_err(bad)?;

@@ -2,86 +2,24 @@
 //! them (OpenTelemetry GenAI spans, MCP `tools/call`, chat transcripts).
 //!
 //! The rule is deliberately small and documented (docs/formats/*.md): the first argument, in the
-//! order of the lists below, whose key matches (ignoring case, `-` and `_`) and whose value is a
-//! non-empty string, or an array whose first item is one. The raw arguments stay in `args`, so an
-//! investigator can always see what the heuristic looked at.
+//! order of the key lists of [`crate::model::arguments`], whose key matches (ignoring case, `-`
+//! and `_`) and whose value is a non-empty string, or an array with one. That single value is what
+//! the event stores; analysis reads every item of every role key from the raw arguments, which
+//! stay in `args`, so an investigator can always see what the heuristic looked at.
 
 use serde_json::Value;
 
-/// Argument keys that name where data or value goes (egress).
-const DESTINATION_KEYS: &[&str] = &[
-    "to",
-    "recipient",
-    "recipients",
-    "email",
-    "emailaddress",
-    "destination",
-    "url",
-    "webhook",
-    "webhookurl",
-    "endpoint",
-    "iban",
-    "toiban",
-    "account",
-    "toaccount",
-    "channel",
-    "cc",
-    "bcc",
-];
+use crate::model::arguments::{DESTINATION_KEYS, RESOURCE_KEYS, first_in_role};
 
-/// Argument keys that name what is acted on.
-const RESOURCE_KEYS: &[&str] = &[
-    "resource",
-    "uri",
-    "path",
-    "file",
-    "filename",
-    "filepath",
-    "bucket",
-    "table",
-    "dataset",
-    "database",
-    "repository",
-    "repo",
-    "document",
-    "documentid",
-    "ticketid",
-    "orderid",
-    "id",
-];
-
-fn normalise(key: &str) -> String {
-    key.chars()
-        .filter(|c| *c != '_' && *c != '-')
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-fn first_string(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
-        Value::Array(items) => items.first().and_then(first_string),
-        _ => None,
-    }
-}
-
-fn find(args: &Value, keys: &[&str]) -> Option<String> {
-    let obj = args.as_object()?;
-    keys.iter().find_map(|wanted| {
-        obj.iter()
-            .find(|(k, _)| normalise(k) == *wanted)
-            .and_then(|(_, v)| first_string(v))
-    })
-}
-
-/// The destination named by a tool call's arguments, if any.
+/// The destination named by a tool call's arguments, if any (the first, in key order; analysis
+/// reads every one through [`crate::model::ArgumentRoles`]).
 pub(super) fn destination(args: &Value) -> Option<String> {
-    find(args, DESTINATION_KEYS)
+    first_in_role(args, DESTINATION_KEYS)
 }
 
 /// The resource named by a tool call's arguments, if any.
 pub(super) fn resource(args: &Value) -> Option<String> {
-    find(args, RESOURCE_KEYS)
+    first_in_role(args, RESOURCE_KEYS)
 }
 
 /// Parses tool arguments given as a JSON string. An object is returned as the `args`; anything

@@ -112,6 +112,14 @@ const VERBS: &[(&str, ActionClass)] = &[
     ("attach", ActionClass::Write),
     ("start", ActionClass::Write),
     ("stop", ActionClass::Write),
+    ("add", ActionClass::Write),
+    ("append", ActionClass::Write),
+    ("schedule", ActionClass::Write),
+    ("book", ActionClass::Write),
+    ("reserve", ActionClass::Write),
+    ("rename", ActionClass::Write),
+    ("move", ActionClass::Write),
+    ("cancel", ActionClass::Write),
     ("delete", ActionClass::Delete),
     ("remove", ActionClass::Delete),
     ("destroy", ActionClass::Delete),
@@ -160,6 +168,7 @@ const VERBS: &[(&str, ActionClass)] = &[
     ("role", ActionClass::Privilege),
     ("bind", ActionClass::Privilege),
     ("elevate", ActionClass::Privilege),
+    ("invite", ActionClass::Privilege),
 ];
 
 /// Classifies an action name by its verbs: the name is split into words on punctuation and
@@ -205,10 +214,15 @@ fn compound_class(joined: &str) -> Option<ActionClass> {
         "createclusterrolebinding",
         "updateassumerolepolicy",
     ];
-    PRIVILEGED_FRAGMENTS
+    // Moving money, whatever the verb says ("send_money", "sendPayment").
+    const TRANSFER_FRAGMENTS: &[&str] = &["sendmoney", "sendpayment", "sendfunds", "makepayment"];
+    if PRIVILEGED_FRAGMENTS.iter().any(|f| joined.contains(f)) {
+        return Some(ActionClass::Privilege);
+    }
+    TRANSFER_FRAGMENTS
         .iter()
         .any(|f| joined.contains(f))
-        .then_some(ActionClass::Privilege)
+        .then_some(ActionClass::Transfer)
 }
 
 /// Splits `s3:GetObject`, `payments.transfer`, `send_email` into lowercase words.

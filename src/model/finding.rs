@@ -104,24 +104,89 @@ fn ser_opt_time<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::
     }
 }
 
+wire_enum! {
+    /// The declared list a value is checked against.
+    Axis {
+        Tool = "tool",
+        Resource = "resource",
+        Destination = "destination",
+        Environment = "environment",
+        ActionClass = "action_class",
+    }
+}
+
+wire_enum! {
+    /// The rule of the drift model that placed a drift point (docs/detectors.md).
+    DriftKind {
+        /// An action outside the declared lists, above read class.
+        OutOfScope = "out_of_scope",
+        /// An action outside the declared lists (of any class) after untrusted content that
+        /// carried instructions.
+        InstructedOutOfScope = "out_of_scope_after_instruction",
+        /// An action whose arguments carry values from the instruction-bearing part of untrusted
+        /// content.
+        TaintedAction = "tainted_action",
+        /// An action the instructions named, taken after them, on the way to a drift point
+        /// found by another rule.
+        InstructedAction = "instructed_action",
+        /// The agent declared a new intent and kept acting.
+        IntentChange = "intent_change",
+    }
+}
+
+wire_enum! {
+    /// The control that stopped a drifted task.
+    StopKind {
+        Denial = "denial",
+        ApprovalRefused = "approval_refused",
+        Revocation = "revocation",
+        TaskEnd = "task_end",
+    }
+}
+
 /// One constraint an action broke.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Violation {
-    /// `tool`, `resource`, `destination`, `environment` or `action_class`.
-    pub axis: &'static str,
+    pub axis: Axis,
     /// What the action did.
     pub value: String,
     /// What the task allowed.
     pub allowed: Vec<String>,
 }
 
-/// An argument value of a drifted action that first appeared in untrusted content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An argument value of an action that appeared in untrusted content, and where.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Provenance {
     pub argument: String,
     pub value: String,
     /// The untrusted event where the value first appeared.
     pub event_id: String,
+    /// Whether the value sat inside the instruction-bearing part of that content (then the
+    /// action is tainted); `false` for data the content merely carried (a bill's own IBAN).
+    pub instruction: bool,
+    /// The instruction span holding the value: byte offsets into the content, and its score.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span: Option<(usize, usize)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+}
+
+/// A scored span of untrusted content, as instruction detection found it (kept for the
+/// investigator: the score and the words that made it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstructionSpanRecord {
+    pub event_id: String,
+    pub task: Option<String>,
+    /// Byte offsets into the event's content.
+    pub start: usize,
+    pub end: usize,
+    pub score: f64,
+    /// Whether the span counts as instructions addressed to the agent.
+    pub instruction: bool,
+    /// `[{"kind", "start", "end"}]`.
+    pub signals: serde_json::Value,
+    /// The span's text, cut.
+    pub excerpt: String,
 }
 
 /// Where a task drifted, why, from what, and whether anything stopped it.
@@ -131,10 +196,11 @@ pub struct DriftPoint {
     pub event_id: String,
     #[serde(serialize_with = "ser_time")]
     pub time: Timestamp,
-    /// `out_of_scope`, `intent_change` or `tainted_action`.
-    pub kind: &'static str,
+    /// The rule that placed the drift point.
+    pub kind: DriftKind,
     pub reasons: Vec<Violation>,
-    /// The latest untrusted input before the drift point.
+    /// The untrusted input that led to it: the instruction-bearing content the rule used, else
+    /// the latest untrusted input before the drift point.
     pub cause_event_id: Option<String>,
     pub provenance: Vec<Provenance>,
     /// Actions after the drift point in the task.
@@ -145,7 +211,15 @@ pub struct DriftPoint {
     pub seconds_after: f64,
     /// The control that stopped the task, if one did.
     pub stopped_by: Option<String>,
-    pub stop_kind: Option<&'static str>,
+    pub stop_kind: Option<StopKind>,
+}
+
+impl DriftPoint {
+    /// Whether the drift point itself broke the declared constraints (the liability rows R2 and
+    /// R3 hang on it), whichever rule placed it.
+    pub fn broke_constraints(&self) -> bool {
+        !self.reasons.is_empty()
+    }
 }
 
 /// A failure class that contributed to an incident, with the owner accountable for it.

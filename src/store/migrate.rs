@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/V002__delegation_details.sql")),
     (3, include_str!("migrations/V003__analysis.sql")),
     (4, include_str!("migrations/V004__timeline_index.sql")),
+    (5, include_str!("migrations/V005__instruction_spans.sql")),
 ];
 
 /// How many migrations this build knows.

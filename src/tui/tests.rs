@@ -118,6 +118,7 @@ impl Harness {
                     kind: "out_of_scope".to_owned(),
                     reasons: json!([]),
                     cause_event_id: Some(ids[2].clone()),
+                    provenance: json!([{"argument": "to", "value": hostile(), "event_id": ids[2].clone(), "instruction": true, "score": 7.5}]),
                     actions_after: 1,
                     seconds_after: 0.0,
                     stopped_by: None,

@@ -18,8 +18,8 @@ use crate::analysis::catalogue::DELEG_AMPLIFICATION;
 use crate::graph::{Chain, DelegationGraph, GraphFinding, GraphInputs};
 use crate::store::{
     ConsoleResult, ConsoleRun, Direction, EventDetail, EventFilter, FilterIndex, Histogram, Hit,
-    PageRow, Store, StoreError, StoredAccountability, StoredDriftPoint, StoredFinding, Target,
-    TaskDeclaration,
+    PageRow, Store, StoreError, StoredAccountability, StoredDriftPoint, StoredFinding, StoredSpan,
+    Target, TaskDeclaration,
 };
 
 /// Delegations, credentials and tasks up to which the TUI builds the delegation graph edge by
@@ -121,6 +121,8 @@ pub struct DetailAnswer {
     /// The actor's chain back to its root; `None` when the graph is not available.
     pub chain: Option<Chain>,
     pub tasks: Vec<TaskDeclaration>,
+    /// Instruction detection on the event's content (scored spans), if it was untrusted input.
+    pub spans: Vec<StoredSpan>,
 }
 
 /// Everything that is small enough to load once: the delegation tree, findings, accountability
@@ -443,12 +445,18 @@ pub fn execute(store: &Store, state: &mut WorkerState, query: Query) -> Result<A
                 (Some(e), Some(built)) => chain_of(store, built, e),
                 _ => None,
             };
+            let spans = if event.is_some() {
+                store.instruction_spans_of(&id)?
+            } else {
+                Vec::new()
+            };
             Answer::Detail(Box::new(DetailAnswer {
                 id,
                 pos,
                 event,
                 chain,
                 tasks,
+                spans,
             }))
         }
         Query::Overview => {

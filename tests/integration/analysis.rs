@@ -23,10 +23,12 @@ fn payments_copilot_drift_cause_provenance_and_containment() {
         .find(|r| r["task"] == "T-1042")
         .expect("a record for the incident task");
 
-    // The drift point is the first payment, outside the copilot's task scope.
+    // The drift point is the first payment, outside the copilot's task scope; the rule that
+    // placed it is the tainted account (the IBAN sat inside the ticket's injected instructions),
+    // and its reasons say what it broke.
     let first_transfer = event_id_at(&db, "payments-agent.jsonl", 39);
     assert_eq!(r["drift_event_id"], first_transfer.as_str());
-    assert_eq!(r["drift_kind"], "out_of_scope");
+    assert_eq!(r["drift_kind"], "tainted_action");
     let axes: Vec<&str> = r["drift_reasons"]
         .as_array()
         .expect("reasons")

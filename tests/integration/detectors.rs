@@ -152,8 +152,10 @@ fn pair_with(detector: &str, fires: &[Value], near_miss: &[Value], manifest: Opt
     reason = "one fire / near-miss pair per drift detector"
 )]
 fn drift_detectors_fire_on_out_of_scope_actions_only() {
+    // A read outside the lists with nothing before it is a scope finding, not drift; the same
+    // tool that changes something is drift.
     pair(
-        "drift.tool",
+        "scope.read_outside",
         &[
             start(),
             call(
@@ -174,14 +176,35 @@ fn drift_detectors_fire_on_out_of_scope_actions_only() {
         ],
     );
     pair(
-        "drift.resource",
+        "drift.tool",
+        &[
+            start(),
+            call(
+                5,
+                "agent:a",
+                "tickets.update",
+                &json!({"resource": "ticket:1"}),
+            ),
+        ],
         &[
             start(),
             call(
                 5,
                 "agent:a",
                 "tickets.read",
-                &json!({"resource": "ticket:2"}),
+                &json!({"resource": "ticket:1"}),
+            ),
+        ],
+    );
+    pair(
+        "drift.resource",
+        &[
+            start(),
+            call(
+                5,
+                "agent:a",
+                "email.reply",
+                &json!({"resource": "ticket:2", "destination": "c@x.net"}),
             ),
         ],
         &[
@@ -222,8 +245,8 @@ fn drift_detectors_fire_on_out_of_scope_actions_only() {
             call(
                 5,
                 "agent:a",
-                "tickets.read",
-                &json!({"resource": "ticket:1", "environment": "staging"}),
+                "email.reply",
+                &json!({"destination": "c@x.net", "environment": "staging"}),
             ),
         ],
         &[
@@ -760,7 +783,7 @@ fn governance_detectors() {
         call(
             5,
             "agent:a",
-            "tickets.search",
+            "tickets.update",
             &json!({"resource": "ticket:1"}),
         ),
     ];

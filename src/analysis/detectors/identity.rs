@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::analysis::catalogue;
 use crate::analysis::context::{Context, finding};
-use crate::model::{CredentialType, Finding, PrincipalKind, Timestamp, parse_duration};
+use crate::model::{CredentialType, EventKind, Finding, PrincipalKind, Timestamp, parse_duration};
 use crate::store::AnalysisEvent;
 
 /// Uses of one credential by agents, in time order.
@@ -14,7 +14,7 @@ type Uses<'a> = BTreeMap<&'a str, Vec<&'a AnalysisEvent>>;
 fn agent_uses<'a>(ctx: &Context<'a>) -> Uses<'a> {
     let mut uses: Uses<'a> = BTreeMap::new();
     for e in ctx.events {
-        if (e.kind == "tool.call" || e.kind == "auth")
+        if (e.kind == EventKind::ToolCall || e.kind == EventKind::Auth)
             && ctx.is_agent(&e.actor)
             && let Some(c) = e.credential.as_deref()
         {
@@ -112,7 +112,7 @@ fn lifetimes(ctx: &Context<'_>, uses: &Uses<'_>, out: &mut Vec<Finding>) {
     let revoked: BTreeMap<&str, Timestamp> = ctx
         .events
         .iter()
-        .filter(|e| e.kind == "credential.revoke")
+        .filter(|e| e.kind == EventKind::CredentialRevoke)
         .filter_map(|e| e.credential.as_deref().map(|c| (c, e.time)))
         .fold(BTreeMap::new(), |mut m, (c, t)| {
             m.entry(c).or_insert(t);

@@ -4,15 +4,15 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::analysis::catalogue;
-use crate::analysis::context::{Context, class_of, finding, went_through};
-use crate::model::{Finding, pattern_matches};
+use crate::analysis::context::{Context, finding, went_through};
+use crate::model::{Decision, EventKind, Finding, pattern_matches};
 use crate::store::AnalysisEvent;
 
 /// Whether an approval-list entry (a class name or an action pattern) covers the action.
 fn listed(entries: &[String], e: &AnalysisEvent) -> bool {
-    let class = class_of(e).map(crate::model::ActionClass::as_str);
+    let class = e.action_class;
     entries.iter().any(|entry| {
-        Some(entry.as_str()) == class
+        class.is_some_and(|c| crate::model::parse_action_class(entry) == Some(c))
             || e.action
                 .as_deref()
                 .is_some_and(|a| pattern_matches(entry, a))
@@ -38,9 +38,11 @@ fn approval_for<'a>(
         if about.is_some_and(|a| Some(a) != action.action.as_deref()) {
             continue;
         }
-        verdict = match d.decision.as_deref() {
-            Some("allow") if d.expires_at.is_some_and(|x| x <= action.time) => Approval::Expired(d),
-            Some("allow") => Approval::Valid,
+        verdict = match d.decision {
+            Some(Decision::Allow) if d.expires_at.is_some_and(|x| x <= action.time) => {
+                Approval::Expired(d)
+            }
+            Some(Decision::Allow) => Approval::Valid,
             _ => Approval::Denied(d),
         };
     }
@@ -55,7 +57,7 @@ pub fn runtime(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let requested: HashMap<&str, &str> = ctx
         .events
         .iter()
-        .filter(|e| e.kind == "approval.request")
+        .filter(|e| e.kind == EventKind::ApprovalRequest)
         .filter_map(|e| Some((e.call_id.as_deref()?, e.action.as_deref()?)))
         .collect();
     for (task, scope) in &ctx.scopes {
@@ -63,12 +65,12 @@ pub fn runtime(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let decisions: Vec<&AnalysisEvent> = events
             .iter()
             .copied()
-            .filter(|e| e.kind == "approval.decision")
+            .filter(|e| e.kind == EventKind::ApprovalDecision)
             .collect();
         let policy: Vec<&AnalysisEvent> = events
             .iter()
             .copied()
-            .filter(|e| e.kind == "policy.decision")
+            .filter(|e| e.kind == EventKind::PolicyDecision)
             .collect();
         let required = scope
             .constraints
@@ -82,9 +84,9 @@ pub fn runtime(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         for a in events
             .iter()
             .copied()
-            .filter(|e| e.kind == "tool.call" && went_through(e))
+            .filter(|e| e.kind == EventKind::ToolCall && went_through(e))
         {
-            let class = class_of(a);
+            let class = a.action_class;
             let needs_approval = required.as_deref().is_some_and(|r| listed(r, a));
             let sensitive = class.is_some_and(|c| ctx.policy.sensitive_classes.contains(&c));
             match approval_for(a, &decisions, &requested) {
@@ -108,12 +110,12 @@ pub fn runtime(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     .collect();
                 match before.last() {
                     None => no_policy.push(a),
-                    Some(p) if p.decision.as_deref() == Some("deny") => ignored.push((a, **p)),
+                    Some(p) if p.decision == Some(Decision::Deny) => ignored.push((a, **p)),
                     Some(_) => {}
                 }
             } else if let Some(p) = policy.iter().rev().find(|p| {
                 p.time <= a.time && p.action.is_some() && p.action.as_deref() == a.action.as_deref()
-            }) && p.decision.as_deref() == Some("deny")
+            }) && p.decision == Some(Decision::Deny)
             {
                 ignored.push((a, p));
             }
@@ -142,7 +144,9 @@ pub fn runtime(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             |n, first| {
                 format!(
                     "{n} action(s) of a class the policy calls sensitive ({}) ran in task {task}, whose constraints do not require approval for them",
-                    class_of(first).map_or("?", crate::model::ActionClass::as_str)
+                    first
+                        .action_class
+                        .map_or("?", crate::model::ActionClass::as_str)
                 )
             },
         );
@@ -155,7 +159,9 @@ pub fn runtime(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             |n, first| {
                 format!(
                     "the policy requires a request-time policy decision for {} actions; {n} ran in task {task} without one, the first `{}`",
-                    class_of(first).map_or("?", crate::model::ActionClass::as_str),
+                    first
+                        .action_class
+                        .map_or("?", crate::model::ActionClass::as_str),
                     first.action.as_deref().unwrap_or("?")
                 )
             },
@@ -179,7 +185,7 @@ pub fn runtime(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                         first.action.as_deref().unwrap_or("?"),
                         first.actor,
                         decision.id,
-                        decision.decision.as_deref().unwrap_or("?"),
+                        decision.decision.map_or("?", Decision::as_str),
                         if decision.expires_at.is_some_and(|x| x <= first.time) {
                             " (expired)"
                         } else {
@@ -219,7 +225,7 @@ fn report(
 fn untraceable(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let mut no_task: BTreeMap<&str, Vec<&AnalysisEvent>> = BTreeMap::new();
     for e in ctx.events {
-        if e.kind == "tool.call" && ctx.is_agent(&e.actor) {
+        if e.kind == EventKind::ToolCall && ctx.is_agent(&e.actor) {
             let declared = e
                 .task
                 .as_deref()

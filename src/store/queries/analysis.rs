@@ -6,40 +6,85 @@ use duckdb::params;
 use duckdb::types::{TimeUnit, Value};
 use serde::Serialize;
 
-use crate::model::{AccountabilityRecord, DriftPoint, Finding, Timestamp, format_time};
+use crate::model::{
+    AccountabilityRecord, ActionClass, Decision, DriftPoint, EventKind, Finding,
+    InstructionSpanRecord, Outcome, PrincipalKind, StopKind, Timestamp, Trust, format_time,
+    parse_action_class,
+};
 use crate::store::{Access, Store, StoreError};
 
 /// Longest untrusted content read for argument provenance.
 const CONTENT_LIMIT: usize = 65_536;
 
-/// One event as analysis reads it.
+/// One event as analysis reads it, decoded into the model's types at this boundary (a value the
+/// schema does not allow is a read error, not a silent fallback).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalysisEvent {
     pub id: String,
     pub time: Timestamp,
-    pub kind: String,
+    pub kind: EventKind,
     pub actor: String,
-    pub actor_kind: Option<String>,
+    pub actor_kind: Option<PrincipalKind>,
     pub on_behalf_of: Option<String>,
     pub task: Option<String>,
     pub action: Option<String>,
-    pub action_class: Option<String>,
+    pub action_class: Option<ActionClass>,
     pub resource: Option<String>,
     pub destination: Option<String>,
     pub environment: Option<String>,
     pub credential: Option<String>,
     /// For a `tool.call` with no outcome of its own, the outcome of its result.
-    pub outcome: String,
+    pub outcome: Outcome,
     pub call_id: Option<String>,
     pub args: Option<serde_json::Value>,
-    /// Content of untrusted inputs only (cut to 64 KiB).
-    pub untrusted_content: Option<String>,
+    /// The text of messages and tool results (cut to 64 KiB): what the agent read.
+    pub content: Option<String>,
+    /// Where `content` came from. Tool results without a trust of their own are untrusted.
+    pub trust: Option<Trust>,
     pub intent: Option<String>,
-    pub decision: Option<String>,
+    pub decision: Option<Decision>,
     pub expires_at: Option<Timestamp>,
-    pub credential_type: Option<String>,
-    pub status: Option<String>,
     pub target: Option<String>,
+    /// Whether the event's format names tools and arguments but not destinations or resources
+    /// (chat transcripts, OTLP spans, MCP), so analysis reads them from the arguments
+    /// (docs/manifest.md "Argument roles").
+    pub targets_from_args: bool,
+}
+
+impl AnalysisEvent {
+    /// The content of an untrusted input (a tool result or an untrusted message), if this is one.
+    pub fn untrusted_content(&self) -> Option<&str> {
+        (self.trust == Some(Trust::Untrusted))
+            .then_some(self.content.as_deref())
+            .flatten()
+    }
+
+    /// The content of a trusted message (what the user or the system said), if this is one.
+    pub fn trusted_content(&self) -> Option<&str> {
+        (self.kind == EventKind::Message && self.trust == Some(Trust::Trusted))
+            .then_some(self.content.as_deref())
+            .flatten()
+    }
+}
+
+/// Decodes a closed-set column; a value outside the set is a conversion error naming it.
+fn decode<T>(column: usize, text: &str, parse: impl Fn(&str) -> Option<T>) -> duckdb::Result<T> {
+    parse(text).ok_or_else(|| {
+        duckdb::Error::FromSqlConversionFailure(
+            column,
+            duckdb::types::Type::Text,
+            format!("`{text}` is not a known value of this column").into(),
+        )
+    })
+}
+
+/// [`decode`] for a column that may be NULL.
+fn decode_opt<T>(
+    column: usize,
+    text: Option<String>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> duckdb::Result<Option<T>> {
+    text.map(|t| decode(column, &t, parse)).transpose()
 }
 
 /// A stored finding row, as the CLI and the TUI show it.
@@ -75,12 +120,12 @@ impl Store {
                     CASE WHEN e.kind = 'tool.call' AND e.outcome = 'unknown'
                          THEN coalesce(r.outcome, 'unknown') ELSE e.outcome END,
                     e.call_id, e.args::VARCHAR,
-                    CASE WHEN (e.kind = 'tool.result' AND coalesce(e.trust, 'untrusted') = 'untrusted')
-                           OR (e.kind = 'message' AND e.trust = 'untrusted')
-                         THEN left(e.content, {CONTENT_LIMIT}) END,
-                    e.intent, e.decision, epoch_us(e.expires_at), e.credential_type, e.status,
-                    e.target
+                    CASE WHEN e.kind IN ('tool.result', 'message') THEN left(e.content, {CONTENT_LIMIT}) END,
+                    CASE WHEN e.kind = 'tool.result' THEN coalesce(e.trust, 'untrusted') ELSE e.trust END,
+                    e.intent, e.decision, epoch_us(e.expires_at), e.target,
+                    src.format IN ('chat', 'otlp', 'mcp')
              FROM events e
+             JOIN sources src ON src.id = e.source_id
              LEFT JOIN (
                  SELECT call_id, actor, min(outcome) AS outcome FROM events
                  WHERE kind = 'tool.result' AND call_id IS NOT NULL AND outcome <> 'unknown'
@@ -99,29 +144,29 @@ impl Store {
                 Ok(AnalysisEvent {
                     id: r.get(0)?,
                     time: DateTime::from_timestamp_micros(micros).unwrap_or_default(),
-                    kind: r.get(2)?,
+                    kind: decode(2, &r.get::<_, String>(2)?, EventKind::parse)?,
                     actor: r.get(3)?,
-                    actor_kind: r.get(4)?,
+                    actor_kind: decode_opt(4, r.get(4)?, PrincipalKind::parse)?,
                     on_behalf_of: r.get(5)?,
                     task: r.get(6)?,
                     action: r.get(7)?,
-                    action_class: r.get(8)?,
+                    action_class: decode_opt(8, r.get(8)?, parse_action_class)?,
                     resource: r.get(9)?,
                     destination: r.get(10)?,
                     environment: r.get(11)?,
                     credential: r.get(12)?,
-                    outcome: r.get(13)?,
+                    outcome: decode(13, &r.get::<_, String>(13)?, Outcome::parse)?,
                     call_id: r.get(14)?,
                     args: args.and_then(|a| serde_json::from_str(&a).ok()),
-                    untrusted_content: r.get(16)?,
-                    intent: r.get(17)?,
-                    decision: r.get(18)?,
+                    content: r.get(16)?,
+                    trust: decode_opt(17, r.get(17)?, Trust::parse)?,
+                    intent: r.get(18)?,
+                    decision: decode_opt(19, r.get(19)?, Decision::parse)?,
                     expires_at: r
-                        .get::<_, Option<i64>>(19)?
+                        .get::<_, Option<i64>>(20)?
                         .and_then(DateTime::from_timestamp_micros),
-                    credential_type: r.get(20)?,
-                    status: r.get(21)?,
-                    target: r.get(22)?,
+                    target: r.get(21)?,
+                    targets_from_args: r.get(22)?,
                 })
             })
             .map_err(StoreError::db("reading events for analysis"))?;
@@ -130,11 +175,16 @@ impl Store {
     }
 
     /// Replaces every analysis result with these, in one transaction.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one appender per table inside one transaction"
+    )]
     pub fn replace_analysis(
         &mut self,
         findings: &[Finding],
         drifts: &[DriftPoint],
         records: &[AccountabilityRecord],
+        spans: &[InstructionSpanRecord],
     ) -> Result<(), StoreError> {
         if self.access() != Access::ReadWrite {
             return Err(StoreError::Query(
@@ -144,7 +194,8 @@ impl Store {
         let conn = self.conn();
         conn.execute_batch(
             "BEGIN TRANSACTION; DELETE FROM findings; DELETE FROM drift_points;
-             DELETE FROM accountability; DELETE FROM analysis_runs;",
+             DELETE FROM accountability; DELETE FROM analysis_runs;
+             DELETE FROM instruction_spans;",
         )
         .map_err(StoreError::db("clearing analysis results"))?;
         let result = (|| {
@@ -178,7 +229,7 @@ impl Store {
                     d.task,
                     d.event_id,
                     ts(d.time),
-                    d.kind,
+                    d.kind.as_str(),
                     json(&d.reasons),
                     d.cause_event_id,
                     json(&d.provenance),
@@ -186,7 +237,7 @@ impl Store {
                     json(&d.after_event_ids),
                     d.seconds_after,
                     d.stopped_by,
-                    d.stop_kind,
+                    d.stop_kind.map(StopKind::as_str),
                 ])
                 .map_err(StoreError::db("writing drift points"))?;
             }
@@ -216,6 +267,25 @@ impl Store {
             }
             app.flush()
                 .map_err(StoreError::db("writing accountability"))?;
+            drop(app);
+            let mut app = conn
+                .appender("instruction_spans")
+                .map_err(StoreError::db("writing instruction spans"))?;
+            for s in spans {
+                app.append_row(params![
+                    s.event_id,
+                    s.task,
+                    s.start as i64,
+                    s.end as i64,
+                    s.score,
+                    s.instruction,
+                    s.signals.to_string(),
+                    s.excerpt,
+                ])
+                .map_err(StoreError::db("writing instruction spans"))?;
+            }
+            app.flush()
+                .map_err(StoreError::db("writing instruction spans"))?;
             drop(app);
             record_analysis_run(conn, findings.len())
         })();

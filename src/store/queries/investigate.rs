@@ -36,10 +36,40 @@ pub struct StoredDriftPoint {
     pub kind: String,
     pub reasons: Json,
     pub cause_event_id: Option<String>,
+    /// `[{"argument", "value", "event_id", "instruction", "span", "score"}]`.
+    pub provenance: Json,
     pub actions_after: i64,
     pub seconds_after: f64,
     pub stopped_by: Option<String>,
     pub stop_kind: Option<String>,
+}
+
+/// A row of the `instruction_spans` table (migration 5).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSpan {
+    pub event_id: String,
+    pub start: i64,
+    pub end: i64,
+    pub score: f64,
+    pub instruction: bool,
+    /// `[{"kind", "start", "end"}]`.
+    pub signals: Json,
+    pub excerpt: String,
+}
+
+impl StoredSpan {
+    /// The distinct signal kinds of the span, in the order they appear.
+    pub fn kinds(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for s in self.signals.as_array().into_iter().flatten() {
+            if let Some(k) = s.get("kind").and_then(Json::as_str)
+                && !out.iter().any(|x| x == k)
+            {
+                out.push(k.to_owned());
+            }
+        }
+        out
+    }
 }
 
 /// A row of the `accountability` table.
@@ -125,7 +155,8 @@ impl Store {
     pub fn stored_drift_points(&self) -> Result<Vec<StoredDriftPoint>, StoreError> {
         self.rows(
             "SELECT task, event_id, epoch_us(time), kind, CAST(reasons AS VARCHAR),
-                    cause_event_id, actions_after, seconds_after, stopped_by, stop_kind
+                    cause_event_id, actions_after, seconds_after, stopped_by, stop_kind,
+                    CAST(provenance AS VARCHAR)
              FROM drift_points ORDER BY time, task",
             "reading drift points",
             |r| {
@@ -140,9 +171,38 @@ impl Store {
                     seconds_after: r.get(7)?,
                     stopped_by: r.get(8)?,
                     stop_kind: r.get(9)?,
+                    provenance: json(r.get(10)?),
                 })
             },
         )
+    }
+
+    /// The scored instruction spans of one event's content, highest score first.
+    pub fn instruction_spans_of(&self, event_id: &str) -> Result<Vec<StoredSpan>, StoreError> {
+        let context = "reading instruction spans";
+        let mut stmt = self
+            .conn()
+            .prepare(
+                "SELECT event_id, span_start, span_end, score, instruction, CAST(signals AS VARCHAR),
+                        excerpt
+                 FROM instruction_spans WHERE event_id = ? ORDER BY score DESC, span_start",
+            )
+            .map_err(StoreError::db(context))?;
+        let rows = stmt
+            .query_map([event_id], |r| {
+                Ok(StoredSpan {
+                    event_id: r.get(0)?,
+                    start: r.get(1)?,
+                    end: r.get(2)?,
+                    score: r.get(3)?,
+                    instruction: r.get(4)?,
+                    signals: json(r.get(5)?),
+                    excerpt: r.get(6)?,
+                })
+            })
+            .map_err(StoreError::db(context))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(StoreError::db(context))
     }
 
     /// Every accountability record, by task.

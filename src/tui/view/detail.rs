@@ -73,6 +73,7 @@ fn lines(app: &App, answer: &DetailAnswer) -> Vec<Line<'static>> {
         out.push(pair(name, safe_clipped(value, MAX_CELL_CHARS * 10)));
     }
     out.push(Line::raw(""));
+    analysis_lines(app, answer, &event.id, &mut out);
     chain_lines(answer.chain.as_ref(), app.overview.is_none(), &mut out);
     if answer.chain.is_some()
         && event.field("task").is_none()
@@ -89,6 +90,91 @@ fn lines(app: &App, answer: &DetailAnswer) -> Vec<Line<'static>> {
     out.push(Line::raw(""));
     raw_lines(event, &mut out);
     out
+}
+
+/// What the analysis concluded about this event: a drift point (its rule, cause and traced
+/// values), the cause of one, and instruction detection on its content (score and signals).
+fn analysis_lines(app: &App, answer: &DetailAnswer, id: &str, out: &mut Vec<Line<'static>>) {
+    let drifts: Vec<&crate::store::StoredDriftPoint> = match &app.overview {
+        Some(Ok(o)) => o.drift_points.iter().collect(),
+        _ => Vec::new(),
+    };
+    let here: Vec<_> = drifts.iter().filter(|d| d.event_id == id).collect();
+    let caused: Vec<_> = drifts
+        .iter()
+        .filter(|d| d.cause_event_id.as_deref() == Some(id))
+        .collect();
+    if here.is_empty() && caused.is_empty() && answer.spans.is_empty() {
+        return;
+    }
+    out.push(heading("Analysis"));
+    for d in here {
+        out.push(pair(
+            "drift point",
+            format!("of task {} (rule {})", safe_clipped(&d.task, 80), d.kind),
+        ));
+        out.push(pair(
+            "cause",
+            d.cause_event_id
+                .as_deref()
+                .map_or_else(|| "none found".to_owned(), |c| safe_clipped(c, 80)),
+        ));
+        for p in d.provenance.as_array().into_iter().flatten() {
+            let text = |k: &str| p.get(k).and_then(serde_json::Value::as_str).unwrap_or("?");
+            let from = if p.get("instruction").and_then(serde_json::Value::as_bool) == Some(true) {
+                format!(
+                    "inside instructions (score {:.1}) of {}",
+                    p.get("score")
+                        .and_then(serde_json::Value::as_f64)
+                        .unwrap_or(0.0),
+                    safe_clipped(text("event_id"), 60)
+                )
+            } else {
+                format!("data carried by {}", safe_clipped(text("event_id"), 60))
+            };
+            out.push(pair(
+                "value",
+                format!(
+                    "{} = {}: {from}",
+                    safe_clipped(text("argument"), 40),
+                    safe_clipped(text("value"), 80)
+                ),
+            ));
+        }
+    }
+    for d in caused {
+        out.push(pair(
+            "cause of",
+            format!(
+                "the drift point {} of task {}",
+                safe_clipped(&d.event_id, 60),
+                safe_clipped(&d.task, 80)
+            ),
+        ));
+    }
+    for s in &answer.spans {
+        let verdict = if s.instruction {
+            Span::styled("instructions", Style::new().fg(Color::Red))
+        } else {
+            Span::styled("near miss", Style::new().fg(Color::Yellow))
+        };
+        out.push(Line::from(vec![
+            Span::styled(
+                format!("  {:<15} ", "content span"),
+                Style::new().fg(Color::DarkGray),
+            ),
+            verdict,
+            Span::raw(format!(
+                " score {:.1}, bytes {}..{}: {}",
+                s.score,
+                s.start,
+                s.end,
+                s.kinds().join(", ")
+            )),
+        ]));
+        out.push(pair("  excerpt", safe_clipped(&s.excerpt, 300)));
+    }
+    out.push(Line::raw(""));
 }
 
 fn chain_lines(chain: Option<&Chain>, graph_loading: bool, out: &mut Vec<Line<'static>>) {
