@@ -16,7 +16,9 @@ use super::view;
 use super::worker::{self, Response};
 use crate::ingest::{IngestOptions, NoProgress, ingest_paths};
 use crate::model::parse_time;
-use crate::store::{EventFilter, Store, StoredAccountability, StoredDriftPoint, StoredFinding};
+use crate::store::{
+    EventFilter, Store, StoredAccountability, StoredDriftPoint, StoredFinding, StoredSpan,
+};
 
 /// Escape sequences, bell, bidi overrides and a 100k-character line, as an attacker would
 /// plant them in a log.
@@ -139,6 +141,16 @@ impl Harness {
                     shift_time: Some(at),
                     gaps: json!(["no runtime owner"]),
                     evidence: vec![ids[4].clone()],
+                }],
+                &[StoredSpan {
+                    event_id: ids[4].clone(),
+                    start: 0,
+                    end: 40,
+                    score: 7.5,
+                    instruction: true,
+                    signals: json!([{"kind": "addressed_to_agent", "start": 0, "end": 12},
+                                    {"kind": "concealment", "start": 20, "end": 30}]),
+                    excerpt: hostile(),
                 }],
             )
             .expect("seed");
@@ -293,6 +305,13 @@ fn the_detail_shows_chain_declared_scope_and_raw_evidence() {
         "sha256",
         "hostile.jsonl",
         "L5",
+        // What the analysis said about this event: its rule, cause, traced value, and the
+        // instruction span of its content with score and signals.
+        "Analysis",
+        "drift point     of task T-1 (rule out_of_scope)",
+        "inside instructions (score 7.5)",
+        "content span",
+        "instructions score 7.5, bytes 0..40: addressed_to_agent, concealment",
     ] {
         assert!(screen.contains(needle), "{needle} missing:\n{screen}");
     }

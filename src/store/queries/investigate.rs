@@ -244,6 +244,7 @@ impl Store {
         findings: &[StoredFinding],
         drift_points: &[StoredDriftPoint],
         records: &[StoredAccountability],
+        spans: &[StoredSpan],
     ) -> Result<(), StoreError> {
         use duckdb::params;
         let context = "seeding analysis rows";
@@ -278,7 +279,7 @@ impl Store {
         for d in drift_points {
             self.conn()
                 .execute(
-                    "INSERT INTO drift_points VALUES (?, ?, ?, ?, ?, ?, '[]', ?, '[]', ?, ?, ?)",
+                    "INSERT INTO drift_points VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?)",
                     params![
                         d.task,
                         d.event_id,
@@ -286,6 +287,7 @@ impl Store {
                         d.kind,
                         d.reasons.to_string(),
                         d.cause_event_id,
+                        d.provenance.to_string(),
                         d.actions_after,
                         d.seconds_after,
                         d.stopped_by,
@@ -312,6 +314,22 @@ impl Store {
                         a.shift_time.map(ts),
                         a.gaps.to_string(),
                         ids(&a.evidence)
+                    ],
+                )
+                .map_err(StoreError::db(context))?;
+        }
+        for s in spans {
+            self.conn()
+                .execute(
+                    "INSERT INTO instruction_spans VALUES (?, NULL, ?, ?, ?, ?, ?, ?)",
+                    params![
+                        s.event_id,
+                        s.start,
+                        s.end,
+                        s.score,
+                        s.instruction,
+                        s.signals.to_string(),
+                        s.excerpt
                     ],
                 )
                 .map_err(StoreError::db(context))?;
