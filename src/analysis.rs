@@ -2,10 +2,11 @@
 //!
 //! [`analyse`] reads the evidence (events, tasks, grants, credentials, owners, the delegation
 //! graph), resolves each task's declared scope, finds drift points with their cause and
-//! containment, runs the detectors of [`catalogue`], and asks [`crate::accountability`] who held
+//! containment, runs the detectors of [`catalogue`], and asks [`accountability`] (the last pass) who held
 //! each failure. Everything is a pure function of the store's contents, so results are
 //! deterministic; [`run`] writes them back to the store in one transaction.
 
+pub mod accountability;
 pub mod catalogue;
 mod context;
 mod detectors;
@@ -37,12 +38,12 @@ pub fn analyse(store: &Store) -> Result<Analysis, StoreError> {
     let policy = Policy::from_pairs(&store.policy()?);
     let ctx = Context::new(&events, &graph, policy);
     let mut findings = Vec::new();
-    scope::findings(&ctx, &mut findings);
+    detectors::governance(&ctx, &mut findings);
     let (drift_points, instruction_spans) = drift::detect(&ctx, &mut findings);
     detectors::identity(&ctx, &mut findings);
     detectors::runtime(&ctx, &mut findings);
     detectors::delegation(&ctx, &mut findings);
-    let (records, gap_findings) = crate::accountability::attribute(&ctx, &findings, &drift_points);
+    let (records, gap_findings) = accountability::attribute(&ctx, &findings, &drift_points);
     findings.extend(gap_findings);
     findings.sort_by(|a, b| {
         (b.severity, a.time, a.detector, &a.id).cmp(&(a.severity, b.time, b.detector, &b.id))

@@ -7,7 +7,6 @@
 //! See `docs/ARCHITECTURE.md` for the module map and the dependency rules.
 
 #[cfg(feature = "store")]
-pub mod accountability;
 #[cfg(feature = "store")]
 pub mod analysis;
 #[cfg(feature = "store")]

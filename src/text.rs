@@ -275,6 +275,23 @@ mod tests {
     }
 
     #[test]
+    fn zero_width_and_byte_order_marks_are_shown() {
+        // Each of these hides text or joins look-alike ids; a mutant that stopped escaping
+        // U+200B–U+200F survived the suite before this test.
+        for (ch, marker) in [
+            ('\u{200B}', "<U+200B>"),
+            ('\u{200C}', "<U+200C>"),
+            ('\u{200D}', "<U+200D>"),
+            ('\u{200E}', "<U+200E>"),
+            ('\u{200F}', "<U+200F>"),
+            ('\u{FEFF}', "<U+FEFF>"),
+            ('\u{2060}', "<U+2060>"),
+        ] {
+            assert_eq!(for_terminal(&format!("a{ch}b")), format!("a{marker}b"));
+        }
+    }
+
+    #[test]
     fn clipping_counts_characters() {
         assert_eq!(for_terminal_clipped("abcdef", 4), "abc…");
         assert_eq!(for_terminal_clipped("abc", 4), "abc");

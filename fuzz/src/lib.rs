@@ -64,14 +64,37 @@ fn assert_inert(shown: &str) {
     }
 }
 
-/// Parses `data` as a manifest; a valid one must serialise its record count consistently.
+/// Parses `data` as a manifest. A valid one counts every declaration as a record (and at most the
+/// four policy keys more), and every task's constraints pass their own validation; parsing the
+/// same text twice gives the same count.
 pub fn check_manifest(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
     match onus::ingest::parse_manifest(text) {
         Ok(m) => {
-            let _ = m.record_count();
+            let declared = (m.principals.len()
+                + m.agents.len()
+                + m.tasks.len()
+                + m.grants.len()
+                + m.credentials.len()
+                + m.action_classes.len()
+                + m.tools.len()) as u64;
+            let count = m.record_count();
+            assert!(
+                (declared..=declared + 4).contains(&count),
+                "record count {count} for {declared} declarations"
+            );
+            for t in &m.tasks {
+                if let Some(c) = &t.constraints {
+                    assert!(
+                        c.validate().is_ok(),
+                        "a validated manifest holds a bad constraint"
+                    );
+                }
+            }
+            let again = onus::ingest::parse_manifest(text).expect("the same text parses again");
+            assert_eq!(again.record_count(), count);
         }
         Err(e) => assert!(!e.to_string().is_empty(), "a refusal must give its reason"),
     }

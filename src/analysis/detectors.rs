@@ -1,9 +1,12 @@
-//! The detectors beyond drift: identity and credentials, runtime controls, and the delegation
+//! The detectors beyond drift: governance of the declarations, identity and credentials, runtime
+//! controls, and the delegation
 //! findings the graph shows, turned into findings with ids, severities and mappings.
 
+mod governance;
 mod identity;
 mod runtime;
 
+pub use governance::governance;
 pub use identity::identity;
 pub use runtime::runtime;
 

@@ -110,7 +110,7 @@ fn rules_version() -> String {
         h.update(d.id.as_bytes());
         h.update(d.severity.as_str().as_bytes());
     }
-    for r in crate::accountability::RULES {
+    for r in crate::analysis::accountability::RULES {
         h.update(r.id.as_bytes());
     }
     let digest = h.finalize();
@@ -121,7 +121,7 @@ fn rules_version() -> String {
     format!(
         "{} detectors, {} rules, {short}",
         catalogue::ALL.len(),
-        crate::accountability::RULES.len()
+        crate::analysis::accountability::RULES.len()
     )
 }
 

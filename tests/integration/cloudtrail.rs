@@ -7,17 +7,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{ingest_fixture, onus, onus_json, root};
+use crate::util::{ingest_fixture, onus, onus_json, shared_data};
 
 /// The real CloudTrail folder, or `None` (with a note) when the shared data is not there.
 fn invictus() -> Option<PathBuf> {
-    let dir = root().join("../shared/data/cloudtrail-invictus");
-    if dir.join("CloudTrail").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent", dir.display());
-        None
-    }
+    shared_data("cloudtrail-invictus/CloudTrail").and_then(|d| d.parent().map(Path::to_path_buf))
 }
 
 fn rows(db: &Path, sql: &str) -> Vec<Value> {

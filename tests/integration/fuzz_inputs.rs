@@ -9,7 +9,7 @@ use std::fs;
 
 use onus::ingest::Format;
 
-use crate::util::root;
+use crate::util::{root, shared_data};
 
 fn format_of(target: &str) -> Option<Format> {
     Some(match target {
@@ -50,7 +50,34 @@ fn seeds_and_past_crashes_pass_every_fuzz_check() {
         }
     }
     assert!(
-        checked >= 20,
+        checked >= 10,
         "the seeds are there: {checked} inputs checked"
     );
+}
+
+/// The real CloudTrail deliveries and Kubernetes audit traces seed the fuzz checks too, read in
+/// place from `../shared/data` (third-party data is never copied into `fuzz/seeds`).
+#[test]
+fn real_third_party_files_pass_the_fuzz_checks() {
+    for (folder, format) in [
+        ("cloudtrail-invictus/CloudTrail", Format::CloudTrail),
+        ("k8s-audit-falco/trace_files", Format::K8sAudit),
+    ] {
+        let Some(dir) = shared_data(folder) else {
+            continue;
+        };
+        let mut checked = 0;
+        for input in fs::read_dir(&dir).expect("data folder") {
+            let input = input.expect("dir entry").path();
+            if input.extension().is_some_and(|e| e == "json") {
+                checks::check_adapter(&fs::read(&input).expect("read input"), format);
+                checked += 1;
+            }
+        }
+        assert!(
+            checked >= 40,
+            "{}: only {checked} files checked",
+            dir.display()
+        );
+    }
 }

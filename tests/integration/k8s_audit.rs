@@ -6,17 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{ingest_fixture, onus, onus_json, root};
+use crate::util::{ingest_fixture, onus, onus_json, shared_data};
 
 /// The real trace folder, or `None` (with a note) when the shared data is not there.
 fn falco() -> Option<PathBuf> {
-    let dir = root().join("../shared/data/k8s-audit-falco/trace_files");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent", dir.display());
-        None
-    }
+    shared_data("k8s-audit-falco/trace_files")
 }
 
 fn rows(db: &Path, sql: &str) -> Vec<Value> {

@@ -253,6 +253,28 @@ pub fn which(program: &str) -> Option<PathBuf> {
 /// returns `None`; with `ONUS_REQUIRE_EXTERNAL_TOOLS=1` it fails the test instead, so that CI
 /// cannot skip silently.
 #[track_caller]
+/// A folder of the real third-party data in `../shared/data` (never copied into the project), or
+/// `None` after printing the skip where the test summary shows it; with
+/// `ONUS_REQUIRE_EXTERNAL_TOOLS=1` (CI) a missing folder fails the test instead.
+pub fn shared_data(relative: &str) -> Option<PathBuf> {
+    let dir = root().join("../shared/data").join(relative);
+    if dir.exists() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var(REQUIRE_TOOLS_VAR).as_deref() != Ok("1"),
+        "{} is missing and {REQUIRE_TOOLS_VAR}=1 requires the real data: the tests read it in place",
+        dir.display()
+    );
+    let notice = format!(
+        "\n*** {}: skipped: {} is absent (real third-party data) ***\n",
+        std::thread::current().name().unwrap_or("test"),
+        dir.display()
+    );
+    let _ = std::io::stderr().write_all(notice.as_bytes());
+    None
+}
+
 pub fn external_tool(name: &str, candidates: &[&str]) -> Option<PathBuf> {
     if let Some(found) = candidates.iter().find_map(|c| which(c)) {
         return Some(found);

@@ -166,13 +166,12 @@ pub fn runtime(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 )
             },
         );
-        for (kind, list) in [("approval", &after_no), ("policy", &ignored)] {
+        // The detector goes with its list, and the word for the decision with the detector.
+        for (detector, kind, list) in [
+            (&catalogue::RT_AFTER_DENIAL, "approval", &after_no),
+            (&catalogue::RT_DENY_IGNORED, "policy", &ignored),
+        ] {
             if let Some((first, decision)) = list.first() {
-                let detector = if kind == "approval" {
-                    &catalogue::RT_AFTER_DENIAL
-                } else {
-                    &catalogue::RT_DENY_IGNORED
-                };
                 let mut evidence: Vec<String> = list.iter().map(|(a, _)| a.id.clone()).collect();
                 evidence.insert(1.min(evidence.len()), decision.id.clone());
                 out.push(finding(

@@ -456,7 +456,7 @@ mod tests {
 
     #[test]
     fn the_decision_table_is_documented_row_by_row() {
-        let doc = include_str!("../docs/accountability.md");
+        let doc = include_str!("../../docs/accountability.md");
         for r in RULES {
             assert!(
                 doc.contains(r.id),
@@ -466,3 +466,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod decision_table;
