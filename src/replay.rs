@@ -18,6 +18,10 @@ pub struct Expectations {
     pub accountability: Vec<ExpectedRecord>,
     #[serde(default)]
     pub absent: Option<Absent>,
+    /// Two-sided: every finding (detector and task), drift point and accountability record the
+    /// analysis produces must be expected too, so an extra finding is a regression.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 /// A finding that must be there.
@@ -90,6 +94,46 @@ fn text(v: &serde_json::Value, key: &str) -> String {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(serde_json::Value::Null) | None => "(none)".to_owned(),
         Some(other) => other.to_string(),
+    }
+}
+
+/// With `strict = true`: what the analysis produced that no expectation names.
+fn strict_extras(
+    exp: &Expectations,
+    findings: &[crate::store::FindingRow],
+    records: &[serde_json::Value],
+    diff: &mut Vec<String>,
+) {
+    let mut seen: Vec<(String, Option<String>)> = Vec::new();
+    for f in findings {
+        let key = (f.detector.clone(), f.task.clone());
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let expected = exp.finding.iter().any(|e| {
+            e.detector == f.detector && e.task.as_ref().is_none_or(|t| f.task.as_ref() == Some(t))
+        });
+        if !expected {
+            diff.push(format!(
+                "finding {} (task {}): found, not expected (strict)",
+                f.detector,
+                f.task.as_deref().unwrap_or("-")
+            ));
+        }
+    }
+    for r in records {
+        let task = text(r, "task");
+        if r["drift_event_id"].is_string() && !exp.drift.iter().any(|d| d.task == task) {
+            diff.push(format!(
+                "drift point in task {task}: found, not expected (strict)"
+            ));
+        }
+        if !exp.accountability.iter().any(|a| a.task == task) {
+            diff.push(format!(
+                "accountability record of task {task}: found, not expected (strict)"
+            ));
+        }
     }
 }
 
@@ -183,6 +227,9 @@ pub fn check(store: &Store, exp: &Expectations) -> Result<Vec<String>, Expectati
                 }
             }
         }
+    }
+    if exp.strict {
+        strict_extras(exp, &findings, &records, &mut diff);
     }
     if let Some(absent) = &exp.absent {
         if let Some(floor) = absent.severity_at_or_above.as_deref() {

@@ -105,11 +105,25 @@ fn markdown_and_json_reports_match_their_golden_files() {
             fs::write(&golden_path, &text).expect("bless");
         }
         let want = fs::read_to_string(&golden_path).expect("golden file exists");
-        assert!(
-            text == want,
-            "{format} report differs from {}",
-            golden_path.display()
-        );
+        if text != want {
+            // Show where: the first lines that differ, numbered, both sides.
+            let diff: Vec<String> = want
+                .lines()
+                .zip(text.lines())
+                .enumerate()
+                .filter(|(_, (a, b))| a != b)
+                .take(8)
+                .map(|(i, (a, b))| format!("line {}:\n  - {a}\n  + {b}", i + 1))
+                .collect();
+            panic!(
+                "{format} report differs from {} ({} golden lines, {} now); review and bless with \
+                 ONUS_BLESS=1 if intended:\n{}",
+                golden_path.display(),
+                want.lines().count(),
+                text.lines().count(),
+                diff.join("\n")
+            );
+        }
     }
 }
 
@@ -245,4 +259,36 @@ fn hostile_evidence_is_inert_in_every_format() {
         csv.contains("'=HYPERLINK"),
         "the formula is kept, neutralised"
     );
+}
+
+#[test]
+fn strict_expectations_catch_an_unexpected_finding() {
+    // One-sided expectations let a new finding pass; strict ones name it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = fs::read_to_string(fixture("payments-copilot").join("expected.toml")).expect("read");
+    assert!(text.contains("strict = true"), "the fixture is strict");
+    let trimmed = text.replace(
+        "[[finding]]\ndetector = \"runtime.no_policy_decision\"\ntask = \"T-1042\"\n",
+        "",
+    );
+    assert_ne!(trimmed, text, "the expectation to drop is there");
+    let file = dir.path().join("trimmed.toml");
+    fs::write(&file, &trimmed).expect("write");
+    let out = replay(&[path(&fixture("payments-copilot")), "--expect", path(&file)]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "finding runtime.no_policy_decision (task T-1042): found, not expected (strict)"
+        ),
+        "{}",
+        out.stderr
+    );
+    let lenient = dir.path().join("lenient.toml");
+    fs::write(&lenient, trimmed.replace("strict = true", "strict = false")).expect("write");
+    let out = replay(&[
+        path(&fixture("payments-copilot")),
+        "--expect",
+        path(&lenient),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
 }
