@@ -187,15 +187,16 @@ fn first_string(v: &Value) -> Option<String> {
 
 /// A destination in the form both sides of a comparison use: without a scheme (`https://`,
 /// `mailto:`, `iban:`), without a leading `www.`, without a trailing `/`, the host in lower case
-/// (an e-mail address wholly in lower case). `iban:X`, `X`, `https://www.x.example/` and
-/// `x.example` compare equal as they should.
+/// (an e-mail address wholly in lower case; a bare account is a "host" too, and account numbers
+/// compare case-blind). `iban:X`, `X`, `https://www.x.example/` and `x.example` compare equal as
+/// they should.
 ///
 /// # Examples
 /// ```
 /// use onus::model::normalise_destination;
 /// assert_eq!(normalise_destination("http://www.Example.com/"), "example.com");
 /// assert_eq!(normalise_destination("mailto:Ann@Example.com"), "ann@example.com");
-/// assert_eq!(normalise_destination("iban:DE89370400440532013000"), "DE89370400440532013000");
+/// assert_eq!(normalise_destination("iban:DE89370400440532013000"), "de89370400440532013000");
 /// assert_eq!(normalise_destination("https://x.example/Path"), "x.example/Path");
 /// ```
 pub fn normalise_destination(d: &str) -> String {
