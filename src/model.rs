@@ -26,4 +26,4 @@ pub use finding::{
     InstructionSpanRecord, Mappings, Provenance, Severity, StopKind, Violation,
 };
 pub use ownership::owner_in_effect;
-pub use time::{Timestamp, format_time, parse_duration, parse_time};
+pub use time::{Timestamp, format_time, human_duration, parse_duration, parse_time};

@@ -149,12 +149,14 @@ pub(super) fn accountability(
                 if !text(r, "drift_event_id").is_empty() {
                     writeln!(
                         out,
-                        "  drift       {} ({}), cause {}, {} actions over {} s after it, stopped by {}",
+                        "  drift       {} ({}), cause {}, {} actions over {} after it, stopped by {}",
                         text(r, "drift_event_id"),
                         text(r, "drift_kind"),
                         text(r, "cause_event_id"),
                         text(r, "actions_after"),
-                        text(r, "seconds_after"),
+                        r.get("seconds_after")
+                            .and_then(serde_json::Value::as_f64)
+                            .map_or_else(|| text(r, "seconds_after"), crate::model::human_duration),
                         if text(r, "stopped_by").is_empty() {
                             "nothing".to_owned()
                         } else {

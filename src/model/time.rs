@@ -88,6 +88,49 @@ mod tests {
     }
 }
 
+/// A span of seconds as a person reads it: `30 min 15 s`, `2 h 5 min`, `3 d 4 h`, `1.5 s`,
+/// `250 ms`; the two largest units, rounded down to whole seconds above a minute.
+///
+/// # Examples
+/// ```
+/// assert_eq!(onus::model::human_duration(1814.838907), "30 min 14 s");
+/// assert_eq!(onus::model::human_duration(0.25), "250 ms");
+/// assert_eq!(onus::model::human_duration(7_500.0), "2 h 5 min");
+/// ```
+pub fn human_duration(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return format!("{seconds} s");
+    }
+    if seconds < 1.0 {
+        return format!("{} ms", (seconds * 1000.0).round() as u64);
+    }
+    if seconds < 60.0 {
+        let tenths = (seconds * 10.0).round() / 10.0;
+        return if tenths.fract() == 0.0 {
+            format!("{tenths:.0} s")
+        } else {
+            format!("{tenths:.1} s")
+        };
+    }
+    let total = seconds as u64;
+    let units = [(86_400, "d"), (3_600, "h"), (60, "min"), (1, "s")];
+    let mut parts = Vec::new();
+    let mut rest = total;
+    for (size, name) in units {
+        if rest >= size || !parts.is_empty() {
+            let n = rest / size;
+            rest %= size;
+            if n > 0 {
+                parts.push(format!("{n} {name}"));
+            }
+            if parts.len() == 2 || (!parts.is_empty() && n == 0) {
+                break;
+            }
+        }
+    }
+    parts.join(" ")
+}
+
 /// Parses a duration written `90s`, `15m`, `1h`, `7d` (or a bare number of seconds) into seconds.
 ///
 /// # Examples

@@ -114,7 +114,7 @@ pub fn render(r: &Report) -> String {
             if !s(a, "drift_event_id").is_empty() {
                 let _ = writeln!(
                     o,
-                    "- **Drift point**: {} ({}) at {}\n- **Cause**: {}\n- **Containment**: {} action(s) over {} s after the drift point; stopped by {}",
+                    "- **Drift point**: {} ({}) at {}\n- **Cause**: {}\n- **Containment**: {} action(s) over {} after the drift point; stopped by {}",
                     md(&s(a, "drift_event_id")),
                     md(&s(a, "drift_kind")),
                     md(&s(a, "drift_time")),
@@ -124,7 +124,10 @@ pub fn render(r: &Report) -> String {
                         md(&s(a, "cause_event_id"))
                     },
                     md(&s(a, "actions_after")),
-                    md(&s(a, "seconds_after")),
+                    md(&a
+                        .get("seconds_after")
+                        .and_then(serde_json::Value::as_f64)
+                        .map_or_else(|| s(a, "seconds_after"), crate::model::human_duration)),
                     if s(a, "stopped_by").is_empty() {
                         "nothing".to_owned()
                     } else {
@@ -137,9 +140,21 @@ pub fn render(r: &Report) -> String {
                     .into_iter()
                     .flatten()
                 {
+                    let whence = if p.get("instruction").and_then(serde_json::Value::as_bool)
+                        == Some(true)
+                    {
+                        format!(
+                            "sat inside the instructions (score {:.1}) of",
+                            p.get("score")
+                                .and_then(serde_json::Value::as_f64)
+                                .unwrap_or(0.0)
+                        )
+                    } else {
+                        "was data carried by".to_owned()
+                    };
                     let _ = writeln!(
                         o,
-                        "- **Argument provenance**: `{}` = {} first appeared in {}",
+                        "- **Argument provenance**: `{}` = {} {whence} {}",
                         md(&s(p, "argument")),
                         md(&s(p, "value")),
                         md(&s(p, "event_id"))
