@@ -459,4 +459,6 @@ fn the_sql_console_shows_results_errors_and_history() {
     let help = h.screen(120, 80);
     assert!(help.contains("Jump to the next drift point"), "{help}");
     assert!(keys.contains(';'));
+    // A key list longer than its column still leaves a space before the description.
+    assert!(help.contains("pagedown, ctrl-f, space Page down"), "{help}");
 }

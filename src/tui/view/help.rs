@@ -25,7 +25,9 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
         for b in app.keymap.bindings(layer) {
             out.push(Line::from(vec![
                 Span::styled(
-                    format!("  {:<22}", b.labels.join(", ")),
+                    // The trailing space keeps a long key list off its description
+                    // ("pagedown, ctrl-f, space" ran into "Page down").
+                    format!("  {:<22} ", b.labels.join(", ")),
                     Style::new().add_modifier(Modifier::BOLD),
                 ),
                 Span::raw(b.desc.clone()),
