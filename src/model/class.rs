@@ -226,7 +226,7 @@ fn compound_class(joined: &str) -> Option<ActionClass> {
 }
 
 /// Splits `s3:GetObject`, `payments.transfer`, `send_email` into lowercase words.
-fn split_words(action: &str) -> Vec<String> {
+pub(crate) fn split_words(action: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut current = String::new();
     let mut prev_lower = false;
