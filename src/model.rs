@@ -12,6 +12,7 @@ mod time;
 pub use arguments::{
     ArgumentRoles, RoleValue, ToolRoles, destination_matches, normalise_destination,
 };
+#[cfg(feature = "store")]
 pub(crate) use class::split_words;
 pub use class::{ActionClass, ClassSource, classify_action, parse_action_class};
 pub use entity::{
