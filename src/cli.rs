@@ -52,7 +52,7 @@ impl<E: Into<anyhow::Error>> From<E> for CliError {
         let error = error.into();
         let code = if error
             .downcast_ref::<crate::store::StoreError>()
-            .is_some_and(|e| matches!(e, crate::store::StoreError::Query(_)))
+            .is_some_and(|e| matches!(e, crate::store::StoreError::Query(_)) && !e.is_damage())
         {
             exit::USAGE
         } else {
@@ -70,17 +70,51 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line and returns the exit code; errors are printed to stderr.
 pub fn run(cli: Cli) -> u8 {
+    let db = cli.global.db.clone();
     match command::run(cli) {
         Ok(code) => code,
-        Err(e) => {
+        Err(mut e) => {
             if is_broken_pipe(&e.error) {
                 return exit::OK;
+            }
+            if damage_without_path(&e.error) {
+                // The store said what broke but not where (an operation deep in a command):
+                // name the file, and never call damage a usage error.
+                let what = format!("{:#}", e.error);
+                e = CliError {
+                    code: exit::ERROR,
+                    error: anyhow::anyhow!(
+                        "the evidence database {} is damaged (the file itself is corrupt or cut short; restore it from a copy, or ingest the evidence again into a new file): {what}",
+                        db.display()
+                    ),
+                };
             }
             let mut stderr = io::stderr().lock();
             let _ = writeln!(stderr, "error: {}", error_text(&e.error));
             e.code
         }
     }
+}
+
+/// Whether a store error in the chain reports damage to the database file without naming it.
+fn damage_without_path(e: &anyhow::Error) -> bool {
+    use crate::store::StoreError;
+    let named = e.chain().any(|cause| {
+        cause
+            .downcast_ref::<StoreError>()
+            .is_some_and(|s| matches!(s, StoreError::Damaged { .. }))
+    });
+    // A wrapper that is transparent over a store error hands on its DuckDB cause, so look at
+    // both kinds.
+    !named
+        && e.chain().any(|cause| {
+            cause
+                .downcast_ref::<StoreError>()
+                .is_some_and(StoreError::is_damage)
+                || cause
+                    .downcast_ref::<duckdb::Error>()
+                    .is_some_and(|d| crate::store::says_damaged(&d.to_string()))
+        })
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

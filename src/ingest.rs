@@ -15,6 +15,7 @@ mod cloudtrail;
 mod detect;
 mod dry_run;
 mod frame;
+mod json;
 mod k8s_audit;
 #[cfg(feature = "store")]
 mod loader;
@@ -40,7 +41,7 @@ use crate::store::{Store, StoreError};
 pub use detect::Format;
 pub use dry_run::{ParsedEvidence, parse_evidence};
 pub use manifest::{Manifest, ManifestError, parse_manifest};
-pub use reader::Limits;
+pub use reader::{DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_MANIFEST_BYTES, Limits};
 #[cfg(feature = "store")]
 pub use verify::{IntegrityStatus, SourceCheck, verify_sources};
 
@@ -91,6 +92,24 @@ pub enum IngestError {
     NoInput,
 }
 
+/// How much a compressed file inflated when it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Inflation {
+    /// Bytes on disk.
+    pub compressed: u64,
+    /// Bytes after decompression.
+    pub decompressed: u64,
+    /// The most it was allowed to inflate to (`--max-decompressed-bytes`).
+    pub limit: u64,
+}
+
+impl Inflation {
+    /// Decompressed bytes per compressed byte.
+    pub fn ratio(&self) -> f64 {
+        self.decompressed as f64 / self.compressed.max(1) as f64
+    }
+}
+
 /// What happened to one input file.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -103,6 +122,9 @@ pub enum FileOutcome {
         counts: SourceCounts,
         /// The first few quarantined records, as (locator, reason).
         quarantine_sample: Vec<(String, String)>,
+        /// For a gzip file, how far it inflated.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        inflation: Option<Inflation>,
     },
     /// A file with the same SHA-256 was already ingested; nothing was added.
     Duplicate {

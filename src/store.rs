@@ -52,6 +52,10 @@ pub enum StoreError {
         "evidence database {path} is read-only here and needs migrating to schema {wanted} (open it once for writing: `onus reindex` does, and builds what the new schema adds)"
     )]
     NeedsMigration { path: PathBuf, wanted: i64 },
+    #[error(
+        "the evidence database {path} is damaged: {message} (the file itself is corrupt or cut short; restore it from a copy, or ingest the evidence again into a new file)"
+    )]
+    Damaged { path: PathBuf, message: String },
     #[error("query failed: {0}")]
     Query(String),
     #[error("database error while {context}: {source}")]
@@ -72,6 +76,43 @@ impl StoreError {
     pub(crate) fn db(context: &'static str) -> impl FnOnce(duckdb::Error) -> Self {
         move |source| Self::Db { context, source }
     }
+
+    /// Whether this error comes from a damaged database file (a checksum that does not match,
+    /// a block cut short) rather than from what was asked of it. [`StoreError::Damaged`] says so
+    /// with the path; a query or a store operation that ran into the damage says so in DuckDB's
+    /// words, which this recognises.
+    pub fn is_damage(&self) -> bool {
+        match self {
+            Self::Damaged { .. } => true,
+            Self::Open { message, .. } | Self::Query(message) => says_damaged(message),
+            Self::Db { source, .. } => says_damaged(&source.to_string()),
+            _ => false,
+        }
+    }
+}
+
+impl StoreError {
+    /// This error, or, when it reports damage to the file, [`StoreError::Damaged`] naming `path`.
+    pub(crate) fn at(self, path: &Path) -> Self {
+        if matches!(self, Self::Damaged { .. }) || !self.is_damage() {
+            return self;
+        }
+        let message = match &self {
+            Self::Db { context, source } => format!("{source} (while {context})"),
+            other => other.to_string(),
+        };
+        Self::Damaged {
+            path: path.to_path_buf(),
+            message,
+        }
+    }
+}
+
+/// Whether a DuckDB message reports damage to the database file.
+pub(crate) fn says_damaged(message: &str) -> bool {
+    message.contains("Data Corruption Error")
+        || message.contains("Corrupt database file")
+        || message.contains("Could not read enough bytes from file")
 }
 
 /// Whether the store may be written.
@@ -125,9 +166,19 @@ impl Store {
             Access::ReadWrite => AccessMode::ReadWrite,
             Access::ReadOnly => AccessMode::ReadOnly,
         };
-        let open_error = |e: duckdb::Error| StoreError::Open {
-            path: path.to_path_buf(),
-            message: describe_open_error(&e),
+        let open_error = |e: duckdb::Error| {
+            let message = describe_open_error(&e);
+            if says_damaged(&message) {
+                StoreError::Damaged {
+                    path: path.to_path_buf(),
+                    message,
+                }
+            } else {
+                StoreError::Open {
+                    path: path.to_path_buf(),
+                    message,
+                }
+            }
         };
         let config = Config::default()
             .access_mode(mode)
@@ -171,6 +222,7 @@ impl Store {
             Access::ReadWrite => migrate::migrate(&self.conn, &path_buf),
             Access::ReadOnly => migrate::check(&self.conn, &path_buf),
         }
+        .map_err(|e| e.at(&path_buf))
     }
 
     /// A second connection to the same database (also for an in-memory one), for another

@@ -80,9 +80,13 @@ pub fn run(store: &Store, options: TuiOptions) -> Result<(), TuiError> {
         let size = terminal.size()?;
         let mut app = App::new(keymap, options.label, (size.width, size.height));
         app.bookmarks = marks.into_iter().collect();
-        app.bookmarks_persist = options.bookmarks.is_some();
+        // A file that could not be read is never written over: bookmarks made now last only
+        // for the session.
+        app.bookmarks_persist = options.bookmarks.is_some() && mark_error.is_none();
         if let Some(e) = mark_error {
-            app.complain(format!("bookmarks not loaded: {e}"));
+            app.complain(format!(
+                "bookmarks not loaded: {e} (new bookmarks last for this session only; the file is left as it is)"
+            ));
         }
         let mut lp = Loop {
             app,

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The largest `--limit` (SQL's `LIMIT` takes a signed 64-bit count; larger is a usage error).
+const MAX_LIMIT: u64 = i64::MAX.unsigned_abs();
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
@@ -38,7 +41,8 @@ pub struct GlobalArgs {
         value_name = "FILE"
     )]
     pub db: PathBuf,
-    /// No progress bar, no summary chatter on stderr
+    /// No progress bar and no chatter on stderr; the ingest summary lists only the files that
+    /// were refused or had records quarantined
     #[arg(long, short, global = true)]
     pub quiet: bool,
 }
@@ -202,10 +206,10 @@ pub struct IngestArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_record_bytes: usize,
     /// Most bytes a compressed file may inflate to before it is refused
-    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = crate::ingest::DEFAULT_MAX_DECOMPRESSED_BYTES)]
     pub max_decompressed_bytes: u64,
     /// Largest accountability manifest accepted, in bytes
-    #[arg(long, value_name = "BYTES", default_value_t = 128 * 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = crate::ingest::DEFAULT_MAX_MANIFEST_BYTES)]
     pub max_manifest_bytes: u64,
     /// Print the ingest summary as JSON on stdout
     #[arg(long)]
@@ -273,7 +277,7 @@ pub struct TimelineArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_cli_time)]
     pub until: Option<chrono::DateTime<chrono::Utc>>,
     /// Show at most this many events
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(..=MAX_LIMIT))]
     pub limit: Option<u64>,
     #[arg(long, value_enum, default_value_t = RowFormat::Table)]
     pub format: RowFormat,

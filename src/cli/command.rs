@@ -78,7 +78,7 @@ fn ingest(db: &std::path::Path, quiet: bool, args: IngestArgs) -> Result<u8, Cli
         crate::text::write_json(&mut out, &summary, true).map_err(io::Error::other)?;
         writeln!(out)?;
     } else {
-        print_summary(&mut out, &summary, db)?;
+        print_summary(&mut out, &summary, db, quiet)?;
         if let Some(a) = &analysis {
             writeln!(
                 out,
@@ -97,12 +97,23 @@ fn ingest(db: &std::path::Path, quiet: bool, args: IngestArgs) -> Result<u8, Cli
     })
 }
 
+/// Writes the ingest summary: a line per file (with `quiet`, only the files that were refused or
+/// had records quarantined), then the totals.
 fn print_summary(
     out: &mut impl Write,
     summary: &IngestSummary,
     db: &std::path::Path,
+    quiet: bool,
 ) -> io::Result<()> {
     for file in &summary.files {
+        let troubled = match &file.outcome {
+            FileOutcome::Loaded { counts, .. } => counts.records_quarantined > 0,
+            FileOutcome::Refused { .. } => true,
+            FileOutcome::Duplicate { .. } | FileOutcome::Skipped { .. } => false,
+        };
+        if quiet && !troubled {
+            continue;
+        }
         let path = for_terminal(&crate::text::path_text(&file.path)).into_owned();
         match &file.outcome {
             FileOutcome::Loaded {
@@ -110,6 +121,7 @@ fn print_summary(
                 format,
                 counts,
                 quarantine_sample,
+                inflation,
                 ..
             } => {
                 writeln!(
@@ -117,6 +129,16 @@ fn print_summary(
                     "loaded     {path}  [{format}, source {source_id}]  {} records: {} events, {} quarantined",
                     counts.records_read, counts.events_ingested, counts.records_quarantined
                 )?;
+                if let Some(inflation) = inflation {
+                    writeln!(
+                        out,
+                        "           gzip: {} on disk inflated to {} ({:.0}x; --max-decompressed-bytes is {})",
+                        super::output::human_bytes(inflation.compressed),
+                        super::output::human_bytes(inflation.decompressed),
+                        inflation.ratio(),
+                        super::output::human_bytes(inflation.limit)
+                    )?;
+                }
                 for (locator, reason) in quarantine_sample {
                     writeln!(
                         out,
@@ -558,7 +580,7 @@ fn tui(db: &std::path::Path, quiet: bool, args: TuiArgs) -> Result<u8, CliError>
     crate::analysis::run(&mut store).context("analysis for the TUI failed")?;
     if !quiet {
         let mut err = io::stderr().lock();
-        print_summary(&mut err, &summary, std::path::Path::new("memory"))?;
+        print_summary(&mut err, &summary, std::path::Path::new("memory"), false)?;
     }
     let label = args
         .paths

@@ -53,7 +53,7 @@ pub(super) fn findings(db: &std::path::Path, args: &FindingsArgs) -> Result<u8, 
             let table: Vec<Vec<String>> = rows
                 .iter()
                 .map(|f| {
-                    let evidence = f.evidence.as_array().map_or(0, Vec::len);
+                    let evidence = f.cited.len();
                     vec![
                         f.severity.clone(),
                         f.detector.clone(),
@@ -62,7 +62,7 @@ pub(super) fn findings(db: &std::path::Path, args: &FindingsArgs) -> Result<u8, 
                         f.time.clone(),
                         format!(
                             "{}{}",
-                            f.evidence.get(0).and_then(|v| v.as_str()).unwrap_or(""),
+                            f.cited.first().map_or("", String::as_str),
                             if evidence > 1 {
                                 format!(" +{}", evidence - 1)
                             } else {

@@ -9,6 +9,21 @@ use crate::text::{csv_field, for_terminal_clipped};
 /// Widest a table cell may be, in characters; longer text is cut with an ellipsis.
 const MAX_CELL: usize = 64;
 
+/// A byte count as a person reads it: `512 B`, `4.0 KiB`, `1.5 GiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// Shows a JSON value as table or CSV text (`null` shows as empty).
 pub fn cell_text(v: &serde_json::Value) -> String {
     match v {
@@ -142,5 +157,15 @@ mod tests {
             serde_json::from_slice::<Vec<u8>>(&full).expect("json"),
             vec![1, 2]
         );
+    }
+
+    #[test]
+    fn byte_counts_read_as_a_person_reads_them() {
+        assert_eq!(super::human_bytes(0), "0 B");
+        assert_eq!(super::human_bytes(1023), "1023 B");
+        assert_eq!(super::human_bytes(1024), "1.0 KiB");
+        assert_eq!(super::human_bytes(4 * 1024 * 1024 + 512 * 1024), "4.5 MiB");
+        assert_eq!(super::human_bytes(4 * 1024 * 1024 * 1024), "4.0 GiB");
+        assert_eq!(super::human_bytes(u64::MAX), "16384.0 PiB");
     }
 }

@@ -14,6 +14,7 @@ mod timestamp;
 use serde_json::Value;
 
 use super::frame::torn_first_line;
+use super::json;
 use super::reader::Limits;
 use super::sink::{Adapter, Sink, Stop, Unit};
 
@@ -44,25 +45,23 @@ impl CloudTrailAdapter {
     /// One line read on its own: a record, a one-line delivery document (whole or cut), or
     /// something to quarantine. A `first` line that opens an object and goes on starts gathering.
     fn line(&mut self, unit: &Unit<'_>, first: bool, sink: &mut Sink<'_>) -> Result<(), Stop> {
-        match serde_json::from_slice::<Value>(unit.bytes) {
+        if opens_records(unit.bytes) {
+            let parsed = document::parse_records(unit.bytes);
+            // A document that starts on the first line and goes on: gather the file.
+            if first && parsed.cut {
+                self.gathering = Some((unit.line, unit.offset, unit.bytes.to_vec()));
+                return Ok(());
+            }
+            return records_document(unit, unit.bytes, parsed, sink);
+        }
+        match json::parse_record_cut(unit.bytes) {
             Ok(value) => one_line(value, unit, sink),
-            // A record or document that starts on the first line and goes on: gather the file.
-            Err(e) if first && e.is_eof() && unit.bytes.trim_ascii_start().starts_with(b"{") => {
+            // A record that starts on the first line and goes on: gather the file.
+            Err(bad) if first && bad.cut && unit.bytes.trim_ascii_start().starts_with(b"{") => {
                 self.gathering = Some((unit.line, unit.offset, unit.bytes.to_vec()));
                 Ok(())
             }
-            Err(_) if opens_records(unit.bytes) => records_document(unit, unit.bytes, sink),
-            Err(e) => {
-                let reason = if e.is_eof() {
-                    format!(
-                        "truncated JSON: the record ends before it is complete (column {})",
-                        e.column()
-                    )
-                } else {
-                    format!("invalid JSON at column {}: {e}", e.column())
-                };
-                quarantine_unit(unit, &reason, sink)
-            }
+            Err(bad) => quarantine_unit(unit, &bad.reason, sink),
         }
     }
 }
@@ -111,10 +110,11 @@ impl Adapter for CloudTrailAdapter {
             bytes: &doc,
         };
         if opens_records(&doc) {
-            return records_document(&unit, &doc, sink);
+            return records_document(&unit, &doc, document::parse_records(&doc), sink);
         }
-        match serde_json::from_slice::<Value>(&doc) {
-            Ok(value @ Value::Object(_)) => record(value, &format!("L{line}"), &unit, sink),
+        match json::parse_record_cut(&doc) {
+            Ok(value @ Value::Object(_)) => record(value, None, &format!("L{line}"), &unit, sink),
+            Err(bad) if !bad.cut && !bad.syntax => quarantine_unit(&unit, &bad.reason, sink),
             Ok(_) | Err(_) => quarantine_unit(
                 &unit,
                 "the file is neither one CloudTrail record per line nor a `{\"Records\":[...]}` document (it does not parse as JSON)",
@@ -124,32 +124,47 @@ impl Adapter for CloudTrailAdapter {
     }
 }
 
-/// A complete line: a delivery document, or a single record.
+/// A complete line: a delivery document whose `Records` is not its first key (read again as
+/// one, so that each record keeps its own text and its own faults), or a single record.
 fn one_line(value: Value, unit: &Unit<'_>, sink: &mut Sink<'_>) -> Result<(), Stop> {
-    match value {
-        Value::Object(mut obj) if obj.get("Records").is_some_and(Value::is_array) => {
-            let Some(Value::Array(items)) = obj.remove("Records") else {
-                return Ok(());
-            };
-            for (n, item) in items.into_iter().enumerate() {
-                record(item, &format!("L{}.{}", unit.line, n + 1), unit, sink)?;
-            }
-            Ok(())
-        }
-        other => record(other, &format!("L{}", unit.line), unit, sink),
+    if value.get("Records").is_some_and(Value::is_array) {
+        return records_document(unit, unit.bytes, document::parse_records(unit.bytes), sink);
     }
+    let raw = std::str::from_utf8(unit.bytes).ok();
+    record(value, raw, &format!("L{}", unit.line), unit, sink)
 }
 
-/// A `Records` document that did not parse whole: every complete record is loaded, and the
-/// rest is quarantined with where it broke.
-fn records_document(unit: &Unit<'_>, bytes: &[u8], sink: &mut Sink<'_>) -> Result<(), Stop> {
-    let parsed = document::parse_records(bytes);
+/// A `Records` document: every complete record is loaded (a record with a key written twice is
+/// quarantined on its own), and what is wrong with the rest is quarantined with where it broke.
+fn records_document(
+    unit: &Unit<'_>,
+    bytes: &[u8],
+    parsed: document::Records,
+    sink: &mut Sink<'_>,
+) -> Result<(), Stop> {
     let count = parsed.items.len();
     for (n, item) in parsed.items.into_iter().enumerate() {
-        record(item, &format!("L{}.{}", unit.line, n + 1), unit, sink)?;
+        let locator = format!("L{}.{}", unit.line, n + 1);
+        if let Some(duplicate) = item.duplicate {
+            let raw = item.raw.unwrap_or_else(|| item.value.to_string());
+            sink.quarantine(
+                &locator,
+                Some(unit.offset),
+                &duplicate.reason(),
+                raw.as_bytes(),
+                raw.len() as u64,
+                false,
+            )?;
+            continue;
+        }
+        record(item.value, item.raw.as_deref(), &locator, unit, sink)?;
     }
     if let Some(problem) = parsed.problem {
-        let locator = format!("L{}.{}", unit.line, count + 1);
+        let locator = if parsed.repeated && !parsed.cut {
+            format!("L{}", unit.line)
+        } else {
+            format!("L{}.{}", unit.line, count + 1)
+        };
         sink.quarantine(
             &locator,
             Some(unit.offset),
@@ -162,9 +177,16 @@ fn records_document(unit: &Unit<'_>, bytes: &[u8], sink: &mut Sink<'_>) -> Resul
     Ok(())
 }
 
-fn record(value: Value, locator: &str, unit: &Unit<'_>, sink: &mut Sink<'_>) -> Result<(), Stop> {
+/// One record; `raw` is its text as read, when known (else it is written out again).
+fn record(
+    value: Value,
+    raw: Option<&str>,
+    locator: &str,
+    unit: &Unit<'_>,
+    sink: &mut Sink<'_>,
+) -> Result<(), Stop> {
     let id = sink.event_id(locator);
-    match record::map_record(value, id, locator.to_owned(), unit.line) {
+    match record::map_record(value, raw, id, locator.to_owned(), unit.line) {
         Ok(mapped) => {
             sink.event_with_details(mapped.event, mapped.details)?;
             if let Some(c) = &mapped.credential {
@@ -174,7 +196,7 @@ fn record(value: Value, locator: &str, unit: &Unit<'_>, sink: &mut Sink<'_>) -> 
             Ok(())
         }
         Err((reason, value)) => {
-            let raw = value.to_string();
+            let raw = raw.map_or_else(|| value.to_string(), str::to_owned);
             sink.quarantine(
                 locator,
                 Some(unit.offset),

@@ -14,6 +14,7 @@
 
 use serde_json::Value;
 
+pub(super) use super::json::json_type;
 use super::sink::Unit;
 
 /// One JSON value cut from the input, with where it started.
@@ -58,41 +59,12 @@ impl Frame {
         }
         let text = std::str::from_utf8(&self.bytes)
             .map_err(|e| format!("invalid UTF-8 at byte {} of the record", e.valid_up_to()))?;
-        serde_json::from_str(text).map_err(|e| describe_json_error(&e))
+        super::json::parse_record(text)
     }
 
     /// The locator of the `n`-th record (1-based) inside this frame.
     pub fn locator(&self, n: usize) -> String {
         format!("L{}.{n}", self.line)
-    }
-}
-
-/// Describes a JSON syntax error for a quarantine reason.
-pub(super) fn describe_json_error(e: &serde_json::Error) -> String {
-    if e.is_eof() {
-        format!(
-            "truncated JSON: the record ends before it is complete (line {}, column {})",
-            e.line(),
-            e.column()
-        )
-    } else {
-        format!(
-            "invalid JSON at line {}, column {}: {e}",
-            e.line(),
-            e.column()
-        )
-    }
-}
-
-/// Names a JSON value's type for messages.
-pub(super) fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

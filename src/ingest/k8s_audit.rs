@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde_json::{Map, Value};
 
+use super::json::json_type;
 use super::sink::{Adapter, Sink, Stop, Unit};
 use crate::model::{DelegationKind, DelegationRecord, Outcome, Timestamp, parse_time};
 
@@ -62,17 +63,9 @@ impl Adapter for K8sAuditAdapter {
                 return quarantine(unit, &format!("L{}", unit.line), &reason, unit.bytes, sink);
             }
         };
-        let value: Value = match serde_json::from_str(text) {
+        let value = match super::json::parse_record(text) {
             Ok(v) => v,
-            Err(e) => {
-                let reason = if e.is_eof() {
-                    format!(
-                        "truncated JSON: the record ends before it is complete (column {})",
-                        e.column()
-                    )
-                } else {
-                    format!("invalid JSON at column {}: {e}", e.column())
-                };
+            Err(reason) => {
                 return quarantine(unit, &format!("L{}", unit.line), &reason, unit.bytes, sink);
             }
         };
@@ -87,7 +80,7 @@ impl Adapter for K8sAuditAdapter {
                 Some(other) => {
                     let reason = format!(
                         "an `EventList` whose `items` is {} instead of an array of events",
-                        kind_of(other)
+                        json_type(other)
                     );
                     return quarantine(unit, &format!("L{}", unit.line), &reason, unit.bytes, sink);
                 }
@@ -169,7 +162,7 @@ impl K8sAuditAdapter {
             return Err((
                 format!(
                     "the record is JSON {} but must be an object",
-                    kind_of(&value)
+                    json_type(&value)
                 ),
                 locator,
                 raw,
@@ -320,23 +313,12 @@ fn event_time(rec: &Map<String, Value>) -> Result<Option<(Timestamp, &'static st
             Some(other) => {
                 return Err(format!(
                     "field `{field}` must be a string, not {}",
-                    kind_of(other)
+                    json_type(other)
                 ));
             }
         }
     }
     Ok(None)
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn quarantine(

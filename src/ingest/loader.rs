@@ -7,7 +7,7 @@ use std::path::Path;
 use super::detect::detect;
 use super::reader::{EvidenceFile, Limits, hash_file};
 use super::sink::{EvidenceWriter, Sink, Stop, adapter_for};
-use super::{FileOutcome, FormatChoice, IngestError, IngestOptions, Progress, manifest};
+use super::{FileOutcome, FormatChoice, Inflation, IngestError, IngestOptions, Progress, manifest};
 use crate::model::{
     CredentialRecord, DelegationRecord, Event, GrantRecord, Origin, OwnerAssignment, PrincipalKind,
     QuarantineRecord, SourceCounts, TaskRecord,
@@ -41,6 +41,17 @@ fn prepare(store: &Store, path: &Path) -> Result<Prepared, IngestError> {
     Ok(Prepared::Ready { sha256, size })
 }
 
+/// Reads a regular file whole, but never more than `cap` bytes plus one (a file that grew past
+/// the limit after its size was checked is then refused by the parser or the hash check).
+fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    super::reader::open_regular(path)?
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Loads a manifest: validated as a whole, refused as a whole.
 pub(super) fn load_manifest(
     store: &mut Store,
@@ -60,7 +71,7 @@ pub(super) fn load_manifest(
             ),
         });
     }
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_capped(path, limits.max_manifest_bytes) {
         Ok(b) => b,
         Err(e) => {
             return Ok(FileOutcome::Refused {
@@ -68,6 +79,11 @@ pub(super) fn load_manifest(
             });
         }
     };
+    if bytes.len() as u64 != size || super::reader::sha256_hex(&bytes) != sha256 {
+        return Ok(FileOutcome::Refused {
+            reason: "the file changed while it was read".to_owned(),
+        });
+    }
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return Ok(FileOutcome::Refused {
             reason: "manifest is not valid UTF-8".to_owned(),
@@ -102,6 +118,7 @@ pub(super) fn load_manifest(
         sha256,
         counts,
         quarantine_sample: Vec::new(),
+        inflation: None,
     })
 }
 
@@ -155,6 +172,11 @@ pub(super) fn load_log(
         Err(Stop::Refuse(reason)) => return Ok(FileOutcome::Refused { reason }),
         Err(Stop::Fatal(e)) => return Err(e),
     }
+    let inflation = watch.decompressed_bytes().map(|decompressed| Inflation {
+        compressed: size,
+        decompressed,
+        limit: limits.max_decompressed_bytes,
+    });
     match watch.finish_hash() {
         Ok(after) if after == sha256 => {}
         Ok(_) => {
@@ -180,6 +202,7 @@ pub(super) fn load_log(
         sha256,
         counts,
         quarantine_sample,
+        inflation,
     })
 }
 

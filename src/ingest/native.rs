@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use super::json::json_type;
+
 use crate::model::{
     ActionClass, ClassSource, Constraints, CredentialType, Decision, Event, EventKind, Outcome,
     OwnerRole, PrincipalKind, Timestamp, Trust, parse_action_class, parse_time,
@@ -16,7 +18,7 @@ pub(super) fn parse_line(
 ) -> Result<Event, String> {
     let text = std::str::from_utf8(line)
         .map_err(|e| format!("invalid UTF-8 at byte {} of the record", e.valid_up_to()))?;
-    let value: Value = serde_json::from_str(text).map_err(|e| describe_json_error(&e))?;
+    let value = super::json::parse_record(text)?;
     let Value::Object(mut obj) = value else {
         return Err(format!(
             "the record is JSON {} but must be an object",
@@ -123,28 +125,6 @@ fn check_kind_requirements(e: &Event) -> Result<(), String> {
     match required_fields(e.kind).iter().find(|f| !has_field(e, f)) {
         Some(field) => Err(format!("a `{}` event needs `{field}`", e.kind)),
         None => Ok(()),
-    }
-}
-
-fn describe_json_error(e: &serde_json::Error) -> String {
-    if e.is_eof() {
-        format!(
-            "truncated JSON: the record ends before it is complete (column {})",
-            e.column()
-        )
-    } else {
-        format!("invalid JSON at column {}: {e}", e.column())
-    }
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

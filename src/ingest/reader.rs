@@ -33,8 +33,8 @@ impl Default for Limits {
         Self {
             max_record_bytes: 16 * 1024 * 1024,
             max_quarantine_raw_bytes: 64 * 1024,
-            max_decompressed_bytes: 16 * 1024 * 1024 * 1024,
-            max_manifest_bytes: 128 * 1024 * 1024,
+            max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+            max_manifest_bytes: DEFAULT_MAX_MANIFEST_BYTES,
         }
     }
 }
@@ -43,7 +43,7 @@ const CHUNK: usize = 1 << 20;
 
 /// Hashes a whole file: SHA-256 as lowercase hex, and its size in bytes.
 pub(super) fn hash_file(path: &Path) -> io::Result<(String, u64)> {
-    let mut file = File::open(path)?;
+    let mut file = open_regular(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; CHUNK];
     let mut size = 0u64;
@@ -56,6 +56,38 @@ pub(super) fn hash_file(path: &Path) -> io::Result<(String, u64)> {
         size += n as u64;
     }
     Ok((hex(&hasher.finalize()), size))
+}
+
+/// The default for `--max-decompressed-bytes`: 4 GiB of inflated text per gzip file, which a
+/// laptop's disk and the store's growth (a few times the text for small records) can take.
+pub const DEFAULT_MAX_DECOMPRESSED_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
+/// The default for `--max-manifest-bytes`. A manifest is written by hand or generated from an
+/// inventory; 4 MiB is tens of thousands of entries. Parsing TOML takes several times the
+/// text in memory, so the cap also bounds the memory a planted or runaway manifest can take.
+pub const DEFAULT_MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Why a FIFO, socket or device is not read.
+pub(super) const NOT_REGULAR: &str = "not a regular file (a FIFO, socket or device could block or never end, and cannot be read twice)";
+
+/// Opens `path` for reading only if it is a regular file, without ever blocking: the open does
+/// not wait for a FIFO's writer (non-blocking mode), and the check is made on the opened file
+/// (`fstat`), so a path swapped for a FIFO or a device after an earlier look is still refused.
+/// A kernel file that looks regular but has nothing to give yet (`/proc/kmsg`) fails its first
+/// read with "would block" instead of hanging.
+pub(super) fn open_regular(path: &Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, NOT_REGULAR));
+    }
+    Ok(file)
 }
 
 /// SHA-256 of bytes in memory, as lowercase hex.
@@ -92,16 +124,18 @@ impl Read for TapReader {
     }
 }
 
-/// Stops a decompressed stream that grows past the limit.
+/// Stops a decompressed stream that grows past the limit, and counts what it gave.
 struct Bounded<R> {
     inner: R,
     left: u64,
     limit: u64,
+    inflated: Rc<std::cell::Cell<u64>>,
 }
 
 impl<R: Read> Read for Bounded<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
+        self.inflated.set(self.inflated.get() + n as u64);
         if n as u64 > self.left {
             return Err(io::Error::new(
                 io::ErrorKind::FileTooLarge,
@@ -119,13 +153,15 @@ impl<R: Read> Read for Bounded<R> {
 /// An evidence file open for reading, decompressed if it was gzip.
 pub(super) struct EvidenceFile {
     tap: Rc<RefCell<Tap>>,
+    /// Bytes decompressed so far, for a gzip file.
+    inflated: Option<Rc<std::cell::Cell<u64>>>,
     pub reader: Box<dyn BufRead>,
 }
 
 impl EvidenceFile {
     /// Opens `path` read-only. Gzip is recognised by its magic bytes, not by the file name.
     pub fn open(path: &Path, limits: &Limits) -> io::Result<Self> {
-        Self::from_reader(Box::new(File::open(path)?), limits)
+        Self::from_reader(Box::new(open_regular(path)?), limits)
     }
 
     /// Reads evidence from any byte stream (a file, or bytes in memory for a dry parse).
@@ -142,13 +178,15 @@ impl EvidenceFile {
         }));
         let head = io::Cursor::new(magic[..got].to_vec());
         let raw = head.chain(TapReader(Rc::clone(&tap)));
-        let reader: Box<dyn BufRead> = if compressed {
+        let inflated = compressed.then(|| Rc::new(std::cell::Cell::new(0)));
+        let reader: Box<dyn BufRead> = if let Some(counter) = &inflated {
             Box::new(BufReader::with_capacity(
                 CHUNK,
                 Bounded {
                     inner: MultiGzDecoder::new(BufReader::with_capacity(CHUNK, raw)),
                     left: limits.max_decompressed_bytes,
                     limit: limits.max_decompressed_bytes,
+                    inflated: Rc::clone(counter),
                 },
             ))
         } else {
@@ -156,6 +194,7 @@ impl EvidenceFile {
         };
         Ok(Self {
             tap,
+            inflated,
             reader: Box::new(SkipByteOrderMark {
                 inner: reader,
                 head: None,
@@ -166,16 +205,28 @@ impl EvidenceFile {
 
     /// Separates the decoded stream from the handle that watches the file on disk.
     pub fn into_parts(self) -> (Box<dyn BufRead>, FileWatch) {
-        (self.reader, FileWatch { tap: self.tap })
+        (
+            self.reader,
+            FileWatch {
+                tap: self.tap,
+                inflated: self.inflated,
+            },
+        )
     }
 }
 
 /// Watches the bytes read from disk while the decoded stream is consumed.
 pub(super) struct FileWatch {
     tap: Rc<RefCell<Tap>>,
+    inflated: Option<Rc<std::cell::Cell<u64>>>,
 }
 
 impl FileWatch {
+    /// For a gzip file, the bytes it has inflated to so far.
+    pub fn decompressed_bytes(&self) -> Option<u64> {
+        self.inflated.as_ref().map(|c| c.get())
+    }
+
     /// Bytes of the file on disk read so far (for progress).
     pub fn bytes_read(&self) -> u64 {
         self.tap.borrow().read

@@ -17,6 +17,8 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::reader::NOT_REGULAR;
+
 /// The files of one ingest run, in the order they will be loaded.
 #[derive(Debug, Default)]
 pub(super) struct Plan {
@@ -28,9 +30,6 @@ pub(super) struct Plan {
 
 /// Deepest directory nesting walked; deeper trees are reported, not followed.
 const MAX_DEPTH: usize = 64;
-
-/// Why a FIFO, socket or device is not read.
-const NOT_REGULAR: &str = "not a regular file (a FIFO, socket or device could block or never end, and cannot be read twice)";
 
 /// Why a `*.toml` met in a directory is not read.
 const NOT_A_NAMED_MANIFEST: &str = "a TOML file met while walking a directory is not read as a manifest (hint: name it with --manifest FILE to use it)";

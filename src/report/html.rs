@@ -249,13 +249,7 @@ pub fn render(r: &Report) -> String {
         ],
     ));
     for f in &r.findings {
-        let evidence: Vec<&str> = f
-            .evidence
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str())
-            .collect();
+        let evidence: Vec<&str> = f.cited.iter().map(String::as_str).collect();
         let _ = writeln!(
             o,
             "<tr><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><small>{}</small></td></tr>",

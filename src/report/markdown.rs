@@ -230,13 +230,7 @@ pub fn render(r: &Report) -> String {
                 })
                 .unwrap_or_default()
         };
-        let evidence: Vec<&str> = f
-            .evidence
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str())
-            .collect();
+        let evidence: Vec<&str> = f.cited.iter().map(String::as_str).collect();
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",

@@ -188,3 +188,72 @@ fn a_new_database_appears_complete_and_stale_scratch_files_are_removed() {
     // It opens read-only at the current schema straight away.
     Store::open(&path, Access::ReadOnly).expect("complete schema");
 }
+
+#[test]
+fn evidence_is_cited_by_file_name_unless_two_files_share_it() {
+    use crate::ingest::{IngestOptions, NoProgress, ingest_paths};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let line = |n: u32| {
+        format!(
+            r#"{{"time":"2026-03-04T10:00:0{n}Z","kind":"tool.call","actor":"agent:a","action":"x.read"}}"#
+        )
+    };
+    for (sub, n) in [("a", 1), ("b", 2)] {
+        std::fs::create_dir(dir.path().join(sub)).expect("mkdir");
+        std::fs::write(dir.path().join(sub).join("same.jsonl"), line(n)).expect("write");
+    }
+    std::fs::write(
+        dir.path().join("own.jsonl"),
+        format!("{}\n{}", line(3), line(4)),
+    )
+    .expect("write");
+    let mut store = Store::open_in_memory().expect("store");
+    ingest_paths(
+        &mut store,
+        &[dir.path().to_path_buf()],
+        &IngestOptions::default(),
+        &NoProgress,
+    )
+    .expect("ingest");
+    let mut rows = Vec::new();
+    store
+        .timeline(&crate::store::TimelineFilter::default(), |r| {
+            rows.push(r);
+            true
+        })
+        .expect("timeline");
+    let evidence: Vec<String> = rows.iter().rev().map(|r| r.id.clone()).collect();
+    store
+        .seed_analysis_for_tests(
+            &[crate::store::StoredFinding {
+                id: "f1".to_owned(),
+                detector: "drift.tool".to_owned(),
+                title: "t".to_owned(),
+                severity: "high".to_owned(),
+                severity_rank: 3,
+                failure_class: "behavioural_control".to_owned(),
+                task: None,
+                principal: None,
+                time: rows[0].time,
+                explanation: String::new(),
+                evidence: evidence.clone(),
+                mappings: serde_json::json!({}),
+            }],
+            &[],
+            &[],
+            &[],
+        )
+        .expect("seed");
+    let finding = store.findings().expect("findings").remove(0);
+    let shared = |sub: &str| format!("{}:L1", dir.path().join(sub).join("same.jsonl").display());
+    assert_eq!(
+        finding.cited,
+        [
+            "own.jsonl:L2".to_owned(),
+            "own.jsonl:L1".to_owned(),
+            shared("b"),
+            shared("a")
+        ],
+        "in the evidence's order; {evidence:?}"
+    );
+}

@@ -543,6 +543,13 @@ impl App {
             self.bookmark_pos.remove(&id);
             self.say(format!("bookmark removed ({} left)", self.bookmarks.len()));
         } else {
+            if self.bookmarks.len() >= super::bookmarks::MAX_BOOKMARKS {
+                self.complain(format!(
+                    "{} bookmarks already, the most onus keeps; remove one first",
+                    self.bookmarks.len()
+                ));
+                return Vec::new();
+            }
             if let Some(pos) = self.current_pos() {
                 self.bookmark_pos.insert(id.clone(), pos);
             }

@@ -14,6 +14,13 @@ use serde::{Deserialize, Serialize};
 
 const VERSION: u32 = 1;
 
+/// Most bookmarks kept. An investigator marks tens or hundreds of events; the cap keeps a
+/// planted or runaway bookmark file from making the TUI look up millions of ids (and quit slowly).
+pub const MAX_BOOKMARKS: usize = 10_000;
+
+/// Largest bookmark file read: room for [`MAX_BOOKMARKS`] long ids.
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
 #[derive(Debug, Serialize, Deserialize)]
 struct BookmarkFile {
     version: u32,
@@ -28,8 +35,28 @@ pub fn sidecar_path(db: &Path) -> PathBuf {
     db.with_file_name(name)
 }
 
-/// Reads the bookmarks; a missing file means none.
+/// Reads the bookmarks; a missing file means none. A file that is not a regular file, larger
+/// than 4 MiB, or holding more than [`MAX_BOOKMARKS`] ids is refused without being read whole.
 pub fn load(path: &Path) -> io::Result<Vec<String>> {
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", path.display()),
+            ));
+        }
+        Ok(meta) if meta.len() > MAX_FILE_BYTES => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} is {} bytes, more than a bookmark file holds ({MAX_FILE_BYTES} at most)",
+                    path.display(),
+                    meta.len()
+                ),
+            ));
+        }
+        _ => {}
+    }
     match std::fs::read(path) {
         Ok(bytes) => {
             let file: BookmarkFile = serde_json::from_slice(&bytes).map_err(|e| {
@@ -45,6 +72,16 @@ pub fn load(path: &Path) -> io::Result<Vec<String>> {
                         "{} has bookmark format {}, this onus reads {VERSION}",
                         path.display(),
                         file.version
+                    ),
+                ));
+            }
+            if file.bookmarks.len() > MAX_BOOKMARKS {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "{} holds {} bookmarks, more than the {MAX_BOOKMARKS} onus keeps",
+                        path.display(),
+                        file.bookmarks.len()
                     ),
                 ));
             }
@@ -89,5 +126,25 @@ mod tests {
         assert_eq!(load(&path).expect("load"), ["a:L1", "b:L2"]);
         std::fs::write(&path, "not json").expect("write");
         assert!(load(&path).is_err());
+    }
+
+    #[test]
+    fn an_oversized_bookmark_file_is_refused_before_it_is_used() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("case.duckdb.bookmarks.json");
+        let ids: Vec<String> = (0..=MAX_BOOKMARKS).map(|n| format!("f:L{n}")).collect();
+        save(&path, &ids).expect("save");
+        let err = load(&path).expect_err("one too many");
+        assert!(err.to_string().contains("10001 bookmarks"), "{err}");
+        save(&path, &ids[..MAX_BOOKMARKS]).expect("save");
+        assert_eq!(load(&path).expect("at the cap").len(), MAX_BOOKMARKS);
+        let big = dir.path().join("big.json");
+        std::fs::write(&big, vec![b' '; 4 * 1024 * 1024 + 1]).expect("write");
+        let err = load(&big).expect_err("too large");
+        assert!(err.to_string().contains("4194305 bytes"), "{err}");
+        assert!(
+            load(dir.path()).is_err(),
+            "a directory is not a bookmark file"
+        );
     }
 }

@@ -462,3 +462,23 @@ fn the_sql_console_shows_results_errors_and_history() {
     // A key list longer than its column still leaves a space before the description.
     assert!(help.contains("pagedown, ctrl-f, space Page down"), "{help}");
 }
+
+#[test]
+fn the_timeline_shows_an_unrecorded_outcome_as_a_dash_and_every_kind_whole() {
+    let h = Harness::new((160, 24));
+    let screen = h.screen(160, 24);
+    let delegate = screen
+        .lines()
+        .find(|l| l.contains(" delegate "))
+        .expect("the hand-off row");
+    assert!(delegate.trim_end().ends_with('–'), "{delegate}");
+    assert!(!screen.contains("unknown"), "{screen}");
+    assert!(screen.contains("success"), "{screen}");
+    let widest = crate::model::EventKind::ALL
+        .iter()
+        .map(|k| k.as_str().len())
+        .max()
+        .expect("kinds");
+    assert!(widest > 16, "credential.revoke is the longest");
+    assert_eq!(usize::from(view::timeline::kind_width()), widest);
+}

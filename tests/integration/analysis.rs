@@ -115,6 +115,31 @@ fn payments_copilot_findings_and_accountability() {
         "{unrevoked}"
     );
 
+    // Evidence is cited as a reader finds it: the file and the line, one per event id.
+    let destination = findings
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|f| f["detector"] == "drift.destination")
+        .expect("finding");
+    let ids = destination["evidence"].as_array().expect("ids");
+    let cited = destination["cited"].as_array().expect("cited");
+    assert_eq!(ids.len(), cited.len(), "{destination}");
+    assert_eq!(
+        ids[0],
+        event_id_at(&db, "payments-agent.jsonl", 39).as_str()
+    );
+    let first = cited[0].as_str().expect("text");
+    assert_eq!(
+        first, "payments-agent.jsonl:L39",
+        "named by the file alone: no other has its name"
+    );
+    let table = onus(&db, &["findings", "--task", "T-1042"]);
+    assert!(
+        table.stdout.contains(" payments-agent.jsonl:L39 +"),
+        "the table cites the file by name"
+    );
+
     let records = onus_json(&db, &["accountability", "--format", "json"]);
     let r = &records.as_array().expect("array")[0];
     assert_eq!(r["task"], "T-1042");

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
+use std::fmt::Write as _;
 use std::fs;
 use std::io::Write as _;
 use std::path::Path;
@@ -2297,4 +2298,374 @@ fn a_db_that_names_an_evidence_file_is_refused_untouched() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(left.len(), 3, "no WAL or scratch file appeared: {left:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys written twice, a damaged database, out-of-range options, files that would block
+
+#[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one forged record per format, each with its checks"
+)]
+fn a_key_written_twice_quarantines_its_record_naming_both_values_in_every_adapter() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("logs");
+    fs::create_dir(&dir).expect("mkdir");
+    // Native: the duplicate actor sits between two good records.
+    let forged = r#"{"time":"2026-03-04T10:00:09Z","kind":"tool.call","actor":"agent:good","actor_kind":"agent","action":"tickets.read","actor":"agent:evil"}"#;
+    fs::write(
+        dir.join("native.jsonl"),
+        format!("{}\n{forged}\n{}\n", good(1), good(2)),
+    )
+    .expect("write");
+    // CloudTrail, one delivery document: the middle record names two users; the records around
+    // it load, and each keeps its text exactly as written (spacing included).
+    let first = serde_json::to_string(&ct(&json!("2024-05-01T10:00:00Z"), "e-1")).expect("json");
+    let last = serde_json::to_string(&ct(&json!("2024-05-01T10:00:02Z"), "e-3")).expect("json");
+    let mut middle =
+        serde_json::to_string(&ct(&json!("2024-05-01T10:00:01Z"), "e-2")).expect("json");
+    middle.insert_str(1, r#""eventName":"DeleteBucket", "#);
+    let last_spaced = last.replacen(':', " : ", 1);
+    fs::write(
+        dir.join("trail.json"),
+        format!("{{\"Records\":[{first}, {middle} ,{last_spaced}]}}\n"),
+    )
+    .expect("write");
+    // Kubernetes audit: the username twice.
+    let mut k = serde_json::to_string(&k8s(
+        "a-1",
+        "ResponseComplete",
+        "alice",
+        "2024-05-01T10:00:00.000000Z",
+    ))
+    .expect("json");
+    k.insert_str(k.len() - 1, r#","user":{"username":"mallory"}"#);
+    let k_good = serde_json::to_string(&k8s(
+        "a-2",
+        "ResponseComplete",
+        "bob",
+        "2024-05-01T10:00:01.000000Z",
+    ))
+    .expect("json");
+    fs::write(dir.join("audit.jsonl"), format!("{k}\n{k_good}\n")).expect("write");
+    // OTLP: a span attribute list inside a request whose span has its name twice.
+    let mut dup_span = span(1, START, END, "");
+    dup_span.insert_str(1, r#""name":"innocent", "#);
+    fs::write(
+        dir.join("trace.otlp.jsonl"),
+        format!(
+            "{}\n{}\n",
+            otlp_request(&[dup_span]),
+            otlp_request(&[span(2, START, END, "")])
+        ),
+    )
+    .expect("write");
+    let (w, summary) = ingest(&tmp.path().join("dup.duckdb"), &[dir.as_os_str()]);
+    assert_eq!(w.code, 3, "{}", w.err());
+    let db = tmp.path().join("dup.duckdb");
+    let quarantined = query(
+        &db,
+        "SELECT s.path, q.locator, q.reason, q.raw FROM quarantine q JOIN sources s ON s.id = q.source_id ORDER BY s.path, q.locator",
+    );
+    let find = |file: &str| -> &Value {
+        let hits: Vec<&Value> = quarantined
+            .iter()
+            .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with(file)))
+            .collect();
+        assert_eq!(
+            hits.len(),
+            1,
+            "{file}: one record set aside: {quarantined:#?}"
+        );
+        hits[0]
+    };
+    let native = find("native.jsonl");
+    assert_eq!(native["locator"], "L2");
+    let reason = native["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("`actor`") && reason.contains(r#"first "agent:good", then "agent:evil""#),
+        "{reason}"
+    );
+    assert_eq!(native["raw"], forged, "raw keeps the bytes as read");
+    let trail = find("trail.json");
+    assert_eq!(trail["locator"], "L1.2");
+    assert!(
+        trail["reason"].as_str().expect("r").contains("`eventName`"),
+        "{trail}"
+    );
+    assert_eq!(
+        trail["raw"],
+        middle.as_str(),
+        "the record's own text, not the document's"
+    );
+    let audit = find("audit.jsonl");
+    assert!(
+        audit["reason"].as_str().expect("r").contains("`user`"),
+        "{audit}"
+    );
+    let trace = find("trace.otlp.jsonl");
+    assert!(
+        trace["reason"].as_str().expect("r").contains("`name`"),
+        "{trace}"
+    );
+    // Every other record loaded, and counts reconcile per file.
+    for (file, events) in [("native.jsonl", 2), ("trail.json", 2), ("audit.jsonl", 1)] {
+        let f = report_for(&summary, file);
+        assert_eq!(u(&f["counts"]["records_quarantined"]), 1, "{file}: {f}");
+        assert_eq!(u(&f["counts"]["events_ingested"]), events, "{file}: {f}");
+    }
+    // The loaded CloudTrail records keep their exact text in `raw`, which DuckDB reads the same.
+    let raws = query(
+        &db,
+        "SELECT e.raw, e.raw->>'$.eventID' AS id FROM events e JOIN sources s ON s.id = e.source_id WHERE s.path LIKE '%trail.json' ORDER BY e.locator",
+    );
+    assert_eq!(raws.len(), 2);
+    assert_eq!(raws[0]["raw"], first.as_str());
+    assert_eq!(raws[1]["raw"], last_spaced.as_str());
+    assert_eq!(raws[1]["id"], "e-3");
+}
+
+#[test]
+fn a_second_records_array_is_kept_in_quarantine_not_dropped() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let trail = tmp.path().join("trail.json");
+    let seen = serde_json::to_string(&ct(&json!("2024-05-01T10:00:00Z"), "e-1")).expect("json");
+    let hidden =
+        serde_json::to_string(&ct(&json!("2024-05-01T10:00:01Z"), "e-hidden")).expect("json");
+    fs::write(
+        &trail,
+        format!("{{\"Records\":[{seen}],\"Records\":[{hidden}]}}\n"),
+    )
+    .expect("write");
+    let db = tmp.path().join("t.duckdb");
+    let (w, summary) = ingest(&db, &[trail.as_os_str()]);
+    assert_eq!(w.code, 3, "{}", w.err());
+    let f = report_for(&summary, "trail.json");
+    assert_eq!(u(&f["counts"]["events_ingested"]), 1, "{f}");
+    let q = query(&db, "SELECT reason, raw FROM quarantine");
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert!(
+        q[0]["reason"]
+            .as_str()
+            .expect("r")
+            .contains("second top-level `Records`")
+    );
+    assert!(
+        q[0]["raw"].as_str().expect("raw").contains("e-hidden"),
+        "nothing is lost"
+    );
+}
+
+/// Writes a small store and returns its path and size.
+fn small_store(dir: &Path) -> (std::path::PathBuf, u64) {
+    let log = dir.join("x.jsonl");
+    fs::write(&log, lines(&(1..=400).map(good).collect::<Vec<_>>())).expect("write");
+    let db = dir.join("case.duckdb");
+    ingest(&db, &[log.as_os_str()]);
+    let size = fs::metadata(&db).expect("db").len();
+    (db, size)
+}
+
+#[test]
+fn a_damaged_database_is_exit_4_naming_it_damaged_never_a_usage_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (db, size) = small_store(tmp.path());
+    let original = fs::read(&db).expect("db");
+    // Damage of three kinds: one of the first blocks (found on open), everything after the
+    // first third (found by the first query that reads the data there), and a file cut short.
+    let mut damaged = Vec::new();
+    let size = size as usize;
+    for (n, range) in [12_288..16_384, size / 3..size].into_iter().enumerate() {
+        let mut bytes = original.clone();
+        for (i, b) in bytes[range].iter_mut().enumerate() {
+            *b ^= 0x5a ^ (i as u8);
+        }
+        let path = tmp.path().join(format!("damaged-{n}.duckdb"));
+        fs::write(&path, bytes).expect("write");
+        damaged.push(path);
+    }
+    let cut = tmp.path().join("cut.duckdb");
+    fs::write(&cut, &original[..original.len() / 2]).expect("write");
+    damaged.push(cut);
+    let log = tmp.path().join("x.jsonl");
+    for path in &damaged {
+        let mut found = false;
+        for args in [
+            vec!["query", "SELECT count(*), max(raw) FROM events"],
+            vec!["timeline"],
+            vec!["findings"],
+            vec!["accountability"],
+            vec!["sources"],
+            vec!["ingest", log.to_str().expect("utf-8")],
+        ] {
+            let w = run(path, &args);
+            assert_ne!(
+                w.code,
+                2,
+                "{args:?} on {}: damage is no usage error: {}",
+                path.display(),
+                w.err()
+            );
+            assert_ne!(w.code, 101, "{args:?}: panicked: {}", w.err());
+            if w.code == 0 || w.code == 3 {
+                // DuckDB did not need the damaged block for this command.
+                continue;
+            }
+            assert_eq!(w.code, 4, "{args:?} on {}: {}", path.display(), w.err());
+            assert!(
+                w.err().contains("is damaged") && w.err().contains(&*path.to_string_lossy()),
+                "{args:?}: says damaged, with the path: {}",
+                w.err()
+            );
+            found = true;
+        }
+        assert!(
+            found,
+            "some command ran into the damage of {}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn a_limit_beyond_what_sql_counts_is_a_usage_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (db, _) = small_store(tmp.path());
+    let w = run(&db, &["timeline", "--limit", "9223372036854775808"]);
+    assert_eq!(w.code, 2, "{}", w.err());
+    assert!(w.err().contains("--limit"), "{}", w.err());
+    let w = read_cmd(
+        &db,
+        &[
+            "timeline",
+            "--limit",
+            "9223372036854775807",
+            "--format",
+            "json",
+        ],
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&w.stdout).expect("a JSON array");
+    assert_eq!(rows.len(), 400, "the largest limit shows every event");
+}
+
+#[test]
+fn verify_refuses_a_source_that_became_a_fifo_or_a_device_without_blocking() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (db, _) = small_store(tmp.path());
+    let log = tmp.path().join("x.jsonl");
+    fs::remove_file(&log).expect("rm");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&log)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(made, "mkfifo is available");
+    let w = run(&db, &["verify", "--format", "json"]);
+    assert_eq!(w.code, 1, "{}", w.err());
+    assert!(
+        w.elapsed < Duration::from_secs(20),
+        "no hang: {:?}",
+        w.elapsed
+    );
+    assert!(
+        w.out().contains("unreadable") && w.out().contains("not a regular file"),
+        "{}",
+        w.out()
+    );
+    fs::remove_file(&log).expect("rm");
+    std::os::unix::fs::symlink("/dev/zero", &log).expect("symlink");
+    let w = run(&db, &["verify", "--format", "json"]);
+    assert_eq!(w.code, 1, "{}", w.err());
+    assert!(w.out().contains("not a regular file"), "{}", w.out());
+}
+
+#[test]
+fn a_kernel_file_that_would_block_is_refused_not_waited_on() {
+    let kmsg = Path::new("/proc/kmsg");
+    if fs::File::open(kmsg).is_err() {
+        crate::util::skip_or_fail("/proc/kmsg is not readable here (not root, or no procfs)");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let db = tmp.path().join("k.duckdb");
+    let w = run(&db, &[OsStr::new("ingest"), kmsg.as_os_str()]);
+    assert_eq!(w.code, 3, "{}", w.err());
+    assert!(
+        w.elapsed < Duration::from_secs(20),
+        "no hang: {:?}",
+        w.elapsed
+    );
+    assert!(w.out().contains("REFUSED"), "{}", w.out());
+}
+
+#[test]
+fn a_manifest_over_the_default_limit_is_refused_and_gzip_inflation_is_reported() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let manifest = tmp.path().join("m.toml");
+    let mut text = String::from("[manifest]\nname = \"big\"\nversion = 1\n");
+    let mut n = 0;
+    while text.len() <= 4 * 1024 * 1024 {
+        let _ = write!(
+            text,
+            "[[principals]]\nid = \"user{n}@example.com\"\nkind = \"human\"\n"
+        );
+        n += 1;
+    }
+    fs::write(&manifest, &text).expect("write");
+    let log = tmp.path().join("x.jsonl.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    for i in 0..20_000 {
+        gz.write_all(good(i).as_bytes()).expect("gz");
+        gz.write_all(b"\n").expect("gz");
+    }
+    let compressed = gz.finish().expect("gz");
+    fs::write(&log, &compressed).expect("write");
+    let db = tmp.path().join("m.duckdb");
+    let (w, summary) = ingest(
+        &db,
+        &[
+            OsStr::new("--manifest"),
+            manifest.as_os_str(),
+            log.as_os_str(),
+        ],
+    );
+    assert_eq!(w.code, 3, "{}", w.err());
+    let m = report_for(&summary, "m.toml");
+    let reason = m["outcome"]["reason"]
+        .as_str()
+        .or(m["reason"].as_str())
+        .unwrap_or_default();
+    assert!(
+        m.to_string().contains("over the limit of 4194304 bytes"),
+        "refused with the default limit named: {m} {reason}"
+    );
+    let g = report_for(&summary, "x.jsonl.gz");
+    let inflation = &g["outcome"]["inflation"];
+    let inflation = if inflation.is_null() {
+        &g["inflation"]
+    } else {
+        inflation
+    };
+    assert_eq!(u(&inflation["compressed"]), compressed.len() as u64, "{g}");
+    let plain: u64 = (0..20_000).map(|i| good(i).len() as u64 + 1).sum();
+    assert_eq!(u(&inflation["decompressed"]), plain, "{g}");
+    assert_eq!(
+        u(&inflation["limit"]),
+        4 * 1024 * 1024 * 1024,
+        "the default fits a laptop"
+    );
+    // The text summary says it too, with the ratio.
+    let w = run(
+        &tmp.path().join("m2.duckdb"),
+        &[OsStr::new("ingest"), log.as_os_str()],
+    );
+    assert_eq!(w.code, 0, "{}", w.err());
+    let ratio = plain as f64 / compressed.len() as f64;
+    assert!(
+        w.out().contains(&format!(
+            "({ratio:.0}x; --max-decompressed-bytes is 4.0 GiB)"
+        )),
+        "{}",
+        w.out()
+    );
 }

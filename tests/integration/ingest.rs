@@ -126,6 +126,56 @@ fn ingesting_the_same_file_twice_adds_nothing_and_says_so() {
 }
 
 #[test]
+fn quiet_lists_only_the_files_with_problems_and_the_totals() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    fs::create_dir(&logs).expect("mkdir");
+    for n in 0..5 {
+        fs::write(logs.join(format!("good-{n}.jsonl")), native_line(n) + "\n").expect("write");
+    }
+    fs::write(
+        logs.join("bad.jsonl"),
+        format!("{}\nnot json\n", native_line(9)),
+    )
+    .expect("write");
+    fs::write(logs.join("notes.csv"), "a,b\n1,2\n").expect("write");
+    let db = dir.path().join("q.duckdb");
+    let quiet = onus(&db, &["ingest", "--quiet", logs.to_str().expect("path")]);
+    assert_eq!(quiet.code, 3, "{}", quiet.stderr);
+    let lines: Vec<&str> = quiet.stdout.lines().collect();
+    assert!(
+        lines.iter().all(|l| !l.contains("good-")),
+        "{}",
+        quiet.stdout
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("loaded") && l.contains("bad.jsonl")),
+        "{}",
+        quiet.stdout
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("REFUSED") && l.contains("notes.csv")),
+        "{}",
+        quiet.stdout
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("total: 7 records read")),
+        "{}",
+        quiet.stdout
+    );
+    assert!(quiet.stderr.is_empty(), "no chatter: {}", quiet.stderr);
+    let loud = onus(
+        &dir.path().join("l.duckdb"),
+        &["ingest", logs.to_str().expect("path")],
+    );
+    assert_eq!(loud.stdout.matches("good-").count(), 5, "{}", loud.stdout);
+}
+
+#[test]
 fn event_ids_are_stable_across_databases() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = dir.path().join("a.jsonl");

@@ -247,12 +247,6 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .find(|p| is_exe(p))
 }
 
-/// The first of `candidates` that is installed, for the end-to-end tests that drive an external
-/// program (tmux, Chromium). When none is, the test should return early: this prints a notice
-/// that `cargo test` does not capture (so a skipped test is not mistaken for a passing one) and
-/// returns `None`; with `ONUS_REQUIRE_EXTERNAL_TOOLS=1` it fails the test instead, so that CI
-/// cannot skip silently.
-#[track_caller]
 /// A folder of the real third-party data in `../shared/data` (never copied into the project), or
 /// `None` after printing the skip where the test summary shows it; with
 /// `ONUS_REQUIRE_EXTERNAL_TOOLS=1` (CI) a missing folder fails the test instead.
@@ -275,6 +269,12 @@ pub fn shared_data(relative: &str) -> Option<PathBuf> {
     None
 }
 
+/// The first of `candidates` that is installed, for the end-to-end tests that drive an external
+/// program (tmux, Chromium). When none is, the test should return early: this prints a notice
+/// that `cargo test` does not capture (so a skipped test is not mistaken for a passing one) and
+/// returns `None`; with `ONUS_REQUIRE_EXTERNAL_TOOLS=1` it fails the test instead, so that CI
+/// cannot skip silently.
+#[track_caller]
 pub fn external_tool(name: &str, candidates: &[&str]) -> Option<PathBuf> {
     if let Some(found) = candidates.iter().find_map(|c| which(c)) {
         return Some(found);
@@ -292,4 +292,20 @@ pub fn external_tool(name: &str, candidates: &[&str]) -> Option<PathBuf> {
     );
     let _ = std::io::stderr().write_all(notice.as_bytes());
     None
+}
+
+/// For a test that needs something of the machine (a readable `/proc/kmsg`): prints that it is
+/// skipped, where the test summary shows it; with `ONUS_REQUIRE_EXTERNAL_TOOLS=1` (CI, which
+/// runs as root) it fails the test instead.
+#[track_caller]
+pub fn skip_or_fail(why: &str) {
+    assert!(
+        std::env::var(REQUIRE_TOOLS_VAR).as_deref() != Ok("1"),
+        "{why}, and {REQUIRE_TOOLS_VAR}=1 requires this test to run"
+    );
+    let notice = format!(
+        "\n*** {}: skipped: {why} ***\n",
+        std::thread::current().name().unwrap_or("test")
+    );
+    let _ = std::io::stderr().write_all(notice.as_bytes());
 }

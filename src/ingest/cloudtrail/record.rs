@@ -4,6 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::identity::{Identity, object, resolve, text};
 use super::timestamp::parse_aws_time;
+use crate::ingest::json::json_type;
 use crate::model::{
     ActionClass, ClassSource, CredentialRecord, CredentialType, Event, EventKind, Origin, Outcome,
     PrincipalKind, Timestamp, classify_action,
@@ -33,8 +34,10 @@ const DENIAL_CODES: &[&str] = &[
 ];
 
 /// Maps one record, or says why it cannot be (the quarantine reason, with the record back).
+/// `raw` is the record's text as read; without it the record is written out again as `raw`.
 pub(super) fn map_record(
     value: Value,
+    raw: Option<&str>,
     id: String,
     locator: String,
     seq: u64,
@@ -48,7 +51,7 @@ pub(super) fn map_record(
     };
     match map_object(&rec, id, locator, seq) {
         Ok(mut mapped) => {
-            mapped.event.raw = Value::Object(rec).to_string();
+            mapped.event.raw = raw.map_or_else(|| Value::Object(rec).to_string(), str::to_owned);
             Ok(mapped)
         }
         Err(reason) => Err((reason, Value::Object(rec))),
@@ -117,17 +120,6 @@ fn required<'v>(rec: &'v Map<String, Value>, key: &str) -> Result<&'v str, Strin
             "field `{key}` must be a string, not {}",
             json_type(other)
         )),
-    }
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -354,7 +346,7 @@ mod tests {
 
     fn map(json: &str) -> Result<Mapped, String> {
         let v: Value = serde_json::from_str(json).expect("json");
-        map_record(v, "x:L1.1".to_owned(), "L1.1".to_owned(), 1).map_err(|(why, _)| why)
+        map_record(v, None, "x:L1.1".to_owned(), "L1.1".to_owned(), 1).map_err(|(why, _)| why)
     }
 
     #[test]

@@ -100,7 +100,18 @@ pub struct FindingRow {
     pub time: String,
     pub explanation: String,
     pub evidence: serde_json::Value,
+    /// The evidence as a reader cites it, one per event id and in the same order: the file and
+    /// the record's place in it (`payments-agent.jsonl:L39`). The file is named by its name
+    /// alone, or by its path as ingested when another source has the same name.
+    pub cited: Vec<String>,
     pub mappings: serde_json::Value,
+}
+
+/// The last part of a stored source path (paths are stored with `/` or the platform's separator).
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', std::path::MAIN_SEPARATOR])
+        .next()
+        .unwrap_or(path)
 }
 
 fn ts(t: Timestamp) -> Value {
@@ -328,12 +339,62 @@ impl Store {
                         .unwrap_or_default(),
                     explanation: r.get(8)?,
                     evidence: serde_json::from_str(&evidence).unwrap_or_default(),
+                    cited: Vec::new(),
                     mappings: serde_json::from_str(&mappings).unwrap_or_default(),
                 })
             })
             .map_err(StoreError::db("reading findings"))?;
+        let mut rows: Vec<FindingRow> = rows
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::db("reading findings"))?;
+        let citations = self.evidence_citations()?;
+        for row in &mut rows {
+            row.cited = row
+                .evidence
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(serde_json::Value::as_str)
+                .map(|id| citations.get(id).cloned().unwrap_or_else(|| id.to_owned()))
+                .collect();
+        }
+        Ok(rows)
+    }
+
+    /// `file:locator` for every event some finding cites, by event id.
+    fn evidence_citations(&self) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let paths: Vec<String> = self.sources()?.into_iter().map(|s| s.path).collect();
+        let mut names: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for path in &paths {
+            *names.entry(file_name(path)).or_default() += 1;
+        }
+        let cite = |path: &str| {
+            let name = file_name(path);
+            if names.get(name).copied().unwrap_or(0) > 1 {
+                path.to_owned()
+            } else {
+                name.to_owned()
+            }
+        };
+        let mut stmt = self
+            .conn()
+            .prepare(
+                "SELECT e.id, s.path, e.locator
+                 FROM events e JOIN sources s ON s.id = e.source_id
+                 WHERE e.id IN (SELECT DISTINCT unnest(from_json(evidence, '[\"VARCHAR\"]'))
+                                FROM findings)",
+            )
+            .map_err(StoreError::db("reading the files findings cite"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let id: String = r.get(0)?;
+                let path: String = r.get(1)?;
+                let locator: String = r.get(2)?;
+                Ok((id, format!("{}:{locator}", cite(&path))))
+            })
+            .map_err(StoreError::db("reading the files findings cite"))?;
         rows.collect::<Result<_, _>>()
-            .map_err(StoreError::db("reading findings"))
+            .map_err(StoreError::db("reading the files findings cite"))
     }
 
     /// Stored accountability records and drift points, as JSON objects (one per task), in

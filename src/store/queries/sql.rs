@@ -45,7 +45,9 @@ impl Store {
                 "one statement at a time, please (remove the extra `;`)".to_owned(),
             ));
         }
-        let query_error = |e: duckdb::Error| StoreError::Query(clean_message(&e));
+        let query_error = |e: duckdb::Error| {
+            StoreError::Query(clean_message(&e)).at(std::path::Path::new(self.location()))
+        };
         let mut stmt = self.conn().prepare(sql).map_err(query_error)?;
         let mut rows = stmt.query([]).map_err(query_error)?;
         let names = rows

@@ -90,7 +90,11 @@ impl Store {
              ORDER BY e.time, e.source_id, e.seq{}",
             filter
                 .limit
-                .map_or(String::new(), |n| format!(" LIMIT {n}"))
+                // SQL's LIMIT is a signed 64-bit count; more rows than that cannot exist.
+                .map_or(String::new(), |n| format!(
+                    " LIMIT {}",
+                    n.min(i64::MAX.unsigned_abs())
+                ))
         );
         let mut stmt = self
             .conn()

@@ -174,6 +174,27 @@ fn target(row: &PageRow) -> String {
     }
 }
 
+/// The outcome as the timeline shows it: an outcome nobody recorded (a tool call, whose result
+/// is its own row; a hand-off) is a dash, not the word "unknown" on most rows.
+fn outcome_text(outcome: &str) -> String {
+    if outcome == "unknown" {
+        "–".to_owned()
+    } else {
+        safe(outcome)
+    }
+}
+
+/// Width of the kind column: the longest kind name, so none is cut.
+pub(crate) fn kind_width() -> u16 {
+    crate::model::EventKind::ALL
+        .iter()
+        .map(|k| k.as_str().chars().count())
+        .max()
+        .unwrap_or(16)
+        .try_into()
+        .unwrap_or(u16::MAX)
+}
+
 fn outcome_style(outcome: &str) -> Style {
     match outcome {
         "denied" | "error" => Style::new().fg(Color::Red),
@@ -210,7 +231,10 @@ fn rows(app: &App, area: Rect, buf: &mut Buffer) {
                 Cell::from(safe(&r.kind)),
                 Cell::from(safe(r.action.as_deref().unwrap_or_default())),
                 Cell::from(target(r)),
-                Cell::from(Span::styled(safe(&r.outcome), outcome_style(&r.outcome))),
+                Cell::from(Span::styled(
+                    outcome_text(&r.outcome),
+                    outcome_style(&r.outcome),
+                )),
             ]),
             None => Row::new(vec![Cell::from(""), Cell::from("…")])
                 .style(Style::new().fg(Color::DarkGray)),
@@ -237,7 +261,7 @@ fn rows(app: &App, area: Rect, buf: &mut Buffer) {
             Constraint::Length(3),
             Constraint::Length(19),
             Constraint::Fill(2),
-            Constraint::Length(16),
+            Constraint::Length(kind_width()),
             Constraint::Fill(2),
             Constraint::Fill(3),
             Constraint::Length(7),
