@@ -16,12 +16,47 @@ use crate::model::{
     pattern_matches,
 };
 
-/// One row of the decision table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One row of the decision table: when it fires (its [`Condition`]), and the failure class it
+/// makes primary or contributing.
+#[derive(Debug, Clone, Copy)]
 pub struct Rule {
     pub id: &'static str,
     pub class: FailureClass,
     pub situation: &'static str,
+    pub condition: Condition,
+    /// Whether liability moved to execution time when this row is primary (a task without
+    /// constraints never left design time: nothing at run time could tell drift from it).
+    pub shifts: bool,
+}
+
+/// When a row fires, as data: the table is read top to bottom by [`evaluate`], which knows how
+/// to test each kind of condition.
+#[derive(Debug, Clone, Copy)]
+pub enum Condition {
+    /// Once for each finding of one of these detectors in the task.
+    Finding {
+        detectors: &'static [&'static str],
+        /// Whose owner is accountable besides the task's: the finding's principal when it is
+        /// an agent, or always, or never.
+        subject: Subject,
+    },
+    /// The drift point broke the task's constraints and nothing stopped the task; `granted`
+    /// says whether a standing grant of the actor (or of the credential it used) covered the
+    /// action.
+    UnstoppedDrift { granted: bool },
+    /// No row above fired and the task has findings: the most severe (the earliest among
+    /// equals) decides.
+    Otherwise,
+}
+
+/// Whose owner a fired row points at, besides the task's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    None,
+    /// The finding's principal, when it is an agent.
+    AgentPrincipal,
+    /// The finding's principal, whatever it is.
+    Principal,
 }
 
 /// The decision table, in priority order.
@@ -30,60 +65,91 @@ pub const RULES: &[Rule] = &[
         id: "R1-no-constraints",
         class: FailureClass::WorkflowDesign,
         situation: "the task had no declared constraints, so drift could not be recognised at run time",
+        condition: Condition::Finding {
+            detectors: &[catalogue::GOV_NO_CONSTRAINTS.id],
+            subject: Subject::None,
+        },
+        shifts: false,
     },
     Rule {
         id: "R2-drift-allowed-by-grant",
         class: FailureClass::BehaviouralControl,
         situation: "constraints existed, an action broke them, a standing grant allowed it and no runtime check stopped it",
+        condition: Condition::UnstoppedDrift { granted: true },
+        shifts: true,
     },
     Rule {
         id: "R3-drift-enforcement-failed",
         class: FailureClass::BehaviouralControl,
         situation: "an action broke the constraints and no grant covered it, yet it succeeded",
+        condition: Condition::UnstoppedDrift { granted: false },
+        shifts: true,
     },
     Rule {
         id: "R5-approval-missing",
         class: FailureClass::BehaviouralControl,
         situation: "the workflow required approval and none was recorded",
+        condition: Condition::Finding {
+            detectors: &[
+                catalogue::RT_NO_APPROVAL.id,
+                catalogue::RT_AFTER_DENIAL.id,
+            ],
+            subject: Subject::AgentPrincipal,
+        },
+        shifts: true,
     },
     Rule {
         id: "R4-sensitive-without-approval-rule",
         class: FailureClass::WorkflowDesign,
         situation: "the action was inside the constraints but sensitive, and the workflow did not require approval",
+        condition: Condition::Finding {
+            detectors: &[catalogue::GOV_SENSITIVE_NO_RULE.id],
+            subject: Subject::AgentPrincipal,
+        },
+        shifts: true,
     },
     Rule {
         id: "R6-weak-credential",
         class: FailureClass::Entitlement,
         situation: "the agent used a static, long-lived or human credential",
+        condition: Condition::Finding {
+            detectors: &[catalogue::ID_STATIC.id, catalogue::ID_HUMAN.id],
+            subject: Subject::AgentPrincipal,
+        },
+        shifts: true,
     },
     Rule {
         id: "R7a-unbounded-handoff",
         class: FailureClass::WorkflowDesign,
         situation: "a hand-off carried no constraints",
+        condition: Condition::Finding {
+            detectors: &[catalogue::DELEG_UNBOUNDED.id],
+            subject: Subject::AgentPrincipal,
+        },
+        shifts: true,
     },
     Rule {
         id: "R7b-delegate-over-granted",
         class: FailureClass::Entitlement,
         situation: "the delegate had more authority than its delegator",
+        condition: Condition::Finding {
+            detectors: &[catalogue::DELEG_AMPLIFICATION.id],
+            subject: Subject::Principal,
+        },
+        shifts: true,
     },
     Rule {
         id: "R8-other-findings",
         class: FailureClass::BehaviouralControl,
         situation: "no row above fired; the most severe remaining finding decides",
+        condition: Condition::Otherwise,
+        shifts: true,
     },
 ];
 
-fn rule(id: &str) -> Rule {
-    RULES
-        .iter()
-        .copied()
-        .find(|r| r.id == id)
-        .unwrap_or(RULES[RULES.len() - 1])
-}
-
 /// A row that fired for a task, with its evidence and the owner subject to resolve.
 struct Fired {
-    rule: Rule,
+    rule: &'static Rule,
     class: FailureClass,
     why: String,
     /// An owner named by the evidence itself (the approver of the grant that allowed it).
@@ -119,7 +185,7 @@ pub fn attribute(
         let Some(scope) = ctx.scopes.get(task) else {
             continue;
         };
-        let fired = evaluate(ctx, scope, &task_findings, drift);
+        let fired = evaluate(ctx, &task_findings, drift);
         let Some(primary) = fired.first() else {
             continue;
         };
@@ -130,146 +196,130 @@ pub fn attribute(
     (records, gaps)
 }
 
-fn has(findings: &[&Finding], detector: &str) -> Option<Finding> {
-    findings
-        .iter()
-        .find(|f| f.detector == detector)
-        .map(|f| (*f).clone())
-}
-
-#[allow(
-    clippy::too_many_lines,
-    reason = "the decision table reads best top to bottom in one place"
-)]
-fn evaluate(
-    ctx: &Context<'_>,
-    _scope: &TaskScope,
-    findings: &[&Finding],
-    drift: Option<&DriftPoint>,
-) -> Vec<Fired> {
+/// Reads the decision table top to bottom; every row that fires is kept, in table order, so
+/// the first is the primary class and the rest contribute.
+fn evaluate(ctx: &Context<'_>, findings: &[&Finding], drift: Option<&DriftPoint>) -> Vec<Fired> {
     let mut fired = Vec::new();
-    let push = |fired: &mut Vec<Fired>,
-                id: &str,
-                f: &Finding,
-                why: String,
-                named: Option<String>,
-                subject: Option<String>| {
-        let r = rule(id);
-        fired.push(Fired {
-            rule: r,
-            class: r.class,
-            why,
-            named_owner: named,
-            subject,
-            at: f.time,
-            evidence: f.evidence.clone(),
-        });
-    };
-    if let Some(f) = has(findings, catalogue::GOV_NO_CONSTRAINTS.id) {
-        push(
-            &mut fired,
-            rule("R1-no-constraints").id,
-            &f,
-            f.explanation.clone(),
-            None,
-            None,
-        );
-    }
-    if let Some(d) = drift.filter(|d| d.broke_constraints() && d.stopped_by.is_none()) {
-        let action = ctx.events.iter().find(|e| e.id == d.event_id);
-        let grant = action.and_then(|a| allowing_grant(ctx, a));
-        let anchor = Finding {
-            time: d.time,
-            evidence: std::iter::once(d.event_id.clone())
-                .chain(d.cause_event_id.clone())
-                .collect(),
-            ..findings[0].clone()
-        };
-        match grant {
-            Some((grant_id, approver, holder)) => {
-                push(
-                    &mut fired,
-                    "R2-drift-allowed-by-grant",
-                    &anchor,
-                    format!(
-                        "the drift point broke the task's constraints, grant {grant_id} of {holder} allowed it, and no runtime check stopped the task"
-                    ),
-                    None,
-                    action.map(|a| a.actor.clone()),
-                );
-                let r = rule("R2-drift-allowed-by-grant");
-                fired.push(Fired {
-                    rule: r,
-                    class: FailureClass::Entitlement,
-                    why: format!("grant {grant_id} of {holder} was broader than the task needed"),
-                    named_owner: approver,
-                    subject: Some(holder),
-                    at: d.time,
-                    evidence: vec![d.event_id.clone()],
-                });
+    for rule in RULES {
+        match rule.condition {
+            Condition::Finding { detectors, subject } => {
+                for detector in detectors {
+                    if let Some(f) = findings.iter().find(|f| f.detector == *detector) {
+                        let subject = match subject {
+                            Subject::None => None,
+                            Subject::AgentPrincipal => {
+                                f.principal.clone().filter(|p| ctx.is_agent(p))
+                            }
+                            Subject::Principal => f.principal.clone(),
+                        };
+                        fired.push(Fired {
+                            rule,
+                            class: rule.class,
+                            why: f.explanation.clone(),
+                            named_owner: None,
+                            subject,
+                            at: f.time,
+                            evidence: f.evidence.clone(),
+                        });
+                    }
+                }
             }
-            None => push(
-                &mut fired,
-                "R3-drift-enforcement-failed",
-                &anchor,
-                "the drift point broke the task's constraints, no grant on record covered it, yet it went through".to_owned(),
-                None,
-                action.map(|a| a.actor.clone()),
-            ),
+            Condition::UnstoppedDrift { granted } => {
+                if let Some(d) = drift.filter(|d| d.broke_constraints() && d.stopped_by.is_none())
+                {
+                    fired.extend(unstopped_drift(ctx, rule, granted, d));
+                }
+            }
+            Condition::Otherwise => {
+                if fired.is_empty()
+                    && let Some(f) = findings
+                        .iter()
+                        .max_by_key(|f| (f.severity, std::cmp::Reverse(f.time)))
+                {
+                    fired.push(Fired {
+                        rule,
+                        class: f.failure_class,
+                        why: format!("{}: {}", f.detector, f.explanation),
+                        named_owner: None,
+                        subject: f.principal.clone().filter(|p| ctx.is_agent(p)),
+                        at: f.time,
+                        evidence: f.evidence.clone(),
+                    });
+                }
+            }
         }
-    }
-    let rows: [(&str, &str); 6] = [
-        ("R5-approval-missing", catalogue::RT_NO_APPROVAL.id),
-        ("R5-approval-missing", catalogue::RT_AFTER_DENIAL.id),
-        (
-            "R4-sensitive-without-approval-rule",
-            catalogue::GOV_SENSITIVE_NO_RULE.id,
-        ),
-        ("R6-weak-credential", catalogue::ID_STATIC.id),
-        ("R6-weak-credential", catalogue::ID_HUMAN.id),
-        ("R7a-unbounded-handoff", catalogue::DELEG_UNBOUNDED.id),
-    ];
-    for (id, detector) in rows {
-        if let Some(f) = has(findings, detector) {
-            let subject = f.principal.clone().filter(|p| ctx.is_agent(p));
-            push(&mut fired, id, &f, f.explanation.clone(), None, subject);
-        }
-    }
-    if let Some(f) = has(findings, catalogue::DELEG_AMPLIFICATION.id) {
-        push(
-            &mut fired,
-            "R7b-delegate-over-granted",
-            &f,
-            f.explanation.clone(),
-            None,
-            f.principal.clone(),
-        );
-    }
-    if fired.is_empty()
-        && let Some(f) = findings
-            .iter()
-            .max_by_key(|f| (f.severity, std::cmp::Reverse(f.time)))
-    {
-        let r = rule("R8-other-findings");
-        fired.push(Fired {
-            rule: r,
-            class: f.failure_class,
-            why: format!("{}: {}", f.detector, f.explanation),
-            named_owner: None,
-            subject: f.principal.clone().filter(|p| ctx.is_agent(p)),
-            at: f.time,
-            evidence: f.evidence.clone(),
-        });
     }
     fired
 }
 
+/// The rows of a drift nothing stopped: with a covering grant, the behavioural failure and
+/// the grant's own (an entitlement of its holder, whose approver the grant names); without one,
+/// the enforcement failure alone. Empty when `granted` does not match what the evidence shows.
+fn unstopped_drift(
+    ctx: &Context<'_>,
+    rule: &'static Rule,
+    granted: bool,
+    d: &DriftPoint,
+) -> Vec<Fired> {
+    let action = ctx.events.iter().find(|e| e.id == d.event_id);
+    let grant = action.and_then(|a| allowing_grant(ctx, a));
+    let evidence: Vec<String> = std::iter::once(d.event_id.clone())
+        .chain(d.cause_event_id.clone())
+        .collect();
+    let actor = action.map(|a| a.actor.clone());
+    match (grant, granted) {
+        (Some(g), true) => vec![
+            Fired {
+                rule,
+                class: rule.class,
+                why: format!(
+                    "the drift point broke the task's constraints, grant {} of {} allowed it, and no runtime check stopped the task",
+                    g.id, g.holder
+                ),
+                named_owner: None,
+                subject: actor,
+                at: d.time,
+                evidence,
+            },
+            Fired {
+                rule,
+                class: FailureClass::Entitlement,
+                why: format!(
+                    "grant {} of {} was broader than the task needed",
+                    g.id, g.holder
+                ),
+                named_owner: g.approver,
+                subject: Some(g.holder),
+                at: d.time,
+                evidence: vec![d.event_id.clone()],
+            },
+        ],
+        (None, false) => vec![Fired {
+            rule,
+            class: rule.class,
+            why: "the drift point broke the task's constraints, no grant on record covered it, yet it went through".to_owned(),
+            named_owner: None,
+            subject: actor,
+            at: d.time,
+            evidence,
+        }],
+        _ => Vec::new(),
+    }
+}
+
+/// A standing grant that covered an action.
+struct AllowingGrant {
+    id: String,
+    approver: Option<String>,
+    holder: String,
+}
+
 /// The grant that let the drift action through: the actor's own, or the grants behind a
-/// credential it presented. Returns (grant id, approver, grant holder).
+/// credential it presented.
 fn allowing_grant(
     ctx: &Context<'_>,
     action: &crate::store::AnalysisEvent,
-) -> Option<(String, Option<String>, String)> {
+) -> Option<AllowingGrant> {
     let permission = normalise(action.action.as_deref()?);
     let mut holders = vec![action.actor.clone()];
     if let Some(h) = action
@@ -286,7 +336,11 @@ fn allowing_grant(
                 s.iter()
                     .any(|p| pattern_matches(&normalise(p), &permission))
             }) {
-                return Some((g.grant_id.clone(), g.approved_by.clone(), holder));
+                return Some(AllowingGrant {
+                    id: g.grant_id.clone(),
+                    approver: g.approved_by.clone(),
+                    holder,
+                });
             }
         }
     }
@@ -418,11 +472,12 @@ fn build_record(
             contributing.push(c);
         }
     }
-    let shift = match primary.rule.id {
-        "R1-no-constraints" => None,
-        _ => drift
+    let shift = if primary.rule.shifts {
+        drift
             .map(|d| (d.event_id.clone(), d.time))
-            .or_else(|| primary.evidence.first().map(|e| (e.clone(), primary.at))),
+            .or_else(|| primary.evidence.first().map(|e| (e.clone(), primary.at)))
+    } else {
+        None
     };
     let mut evidence: Vec<String> = Vec::new();
     for f in fired {
