@@ -28,4 +28,4 @@ pub use finding::{
     InstructionSpanRecord, Mappings, Provenance, Severity, StopKind, Violation,
 };
 pub use ownership::owner_in_effect;
-pub use time::{Timestamp, format_time, human_duration, parse_duration, parse_time};
+pub use time::{TimeError, Timestamp, format_time, human_duration, parse_duration, parse_time};

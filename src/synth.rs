@@ -58,7 +58,7 @@ pub struct SynthOptions {
 }
 
 /// The evidence format a generated incident is written in.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SynthFormat {
     /// Native JSONL (docs/schema.md): `events.jsonl`.
@@ -73,6 +73,11 @@ pub enum SynthFormat {
 
 impl SynthFormat {
     pub const ALL: [Self; 3] = [Self::Native, Self::Otlp, Self::Cloudtrail];
+
+    /// The format named `name` (as [`SynthFormat::name`] writes it).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
 
     pub const fn name(self) -> &'static str {
         match self {

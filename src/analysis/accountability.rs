@@ -90,10 +90,7 @@ pub const RULES: &[Rule] = &[
         class: FailureClass::BehaviouralControl,
         situation: "the workflow required approval and none was recorded",
         condition: Condition::Finding {
-            detectors: &[
-                catalogue::RT_NO_APPROVAL.id,
-                catalogue::RT_AFTER_DENIAL.id,
-            ],
+            detectors: &[catalogue::RT_NO_APPROVAL.id, catalogue::RT_AFTER_DENIAL.id],
             subject: Subject::AgentPrincipal,
         },
         shifts: true,
@@ -225,8 +222,7 @@ fn evaluate(ctx: &Context<'_>, findings: &[&Finding], drift: Option<&DriftPoint>
                 }
             }
             Condition::UnstoppedDrift { granted } => {
-                if let Some(d) = drift.filter(|d| d.broke_constraints() && d.stopped_by.is_none())
-                {
+                if let Some(d) = drift.filter(|d| d.broke_constraints() && d.stopped_by.is_none()) {
                     fired.extend(unstopped_drift(ctx, rule, granted, d));
                 }
             }

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use chrono::TimeDelta;
 use serde_json::{Map, Value};
 
-use super::frame::{Frame, FrameState, Framer, json_type, loose_time};
+use super::frame::{Frame, Framer, json_type, loose_time};
 use super::sink::{Adapter, Sink, Stop, Unit};
 use super::tool_target;
 use crate::model::{Event, EventKind, Outcome, PrincipalKind, Timestamp, Trust};
@@ -106,20 +106,7 @@ impl ChatAdapter {
     fn frame(&mut self, frame: &Frame, sink: &mut Sink<'_>) -> Result<(), Stop> {
         let value = match frame.parse() {
             Ok(v) => v,
-            Err(reason) => {
-                let total = match frame.state {
-                    FrameState::Oversize(t) => t,
-                    _ => frame.bytes.len() as u64,
-                };
-                return sink.quarantine(
-                    &format!("L{}", frame.line),
-                    Some(frame.offset),
-                    &reason,
-                    &frame.bytes,
-                    total,
-                    total > frame.bytes.len() as u64,
-                );
-            }
+            Err(reason) => return frame.quarantine_whole(sink, &reason),
         };
         match value {
             Value::Array(items) => {

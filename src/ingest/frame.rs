@@ -62,6 +62,27 @@ impl Frame {
         super::json::parse_record(text)
     }
 
+    /// Sets the whole frame aside with `reason`: its bytes (the start, for one over the record
+    /// limit) and its full length.
+    pub fn quarantine_whole(
+        &self,
+        sink: &mut super::sink::Sink<'_>,
+        reason: &str,
+    ) -> Result<(), super::sink::Stop> {
+        let total = match self.state {
+            FrameState::Oversize(total) => total,
+            FrameState::Complete | FrameState::Truncated => self.bytes.len() as u64,
+        };
+        sink.quarantine(
+            &format!("L{}", self.line),
+            Some(self.offset),
+            reason,
+            &self.bytes,
+            total,
+            total > self.bytes.len() as u64,
+        )
+    }
+
     /// The locator of the `n`-th record (1-based) inside this frame.
     pub fn locator(&self, n: usize) -> String {
         format!("L{}.{n}", self.line)
@@ -71,7 +92,7 @@ impl Frame {
 /// A time written as RFC 3339 text (with offset), or as epoch seconds or milliseconds.
 pub(super) fn loose_time(v: &Value) -> Result<crate::model::Timestamp, String> {
     match v {
-        Value::String(s) => crate::model::parse_time(s),
+        Value::String(s) => crate::model::parse_time(s).map_err(|e| e.to_string()),
         Value::Number(n) => {
             let x = n.as_f64().unwrap_or(f64::NAN);
             // Past 10^11 it is milliseconds (10^11 seconds is the year 5138).

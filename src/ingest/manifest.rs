@@ -168,7 +168,7 @@ fn invalid(path: impl Into<String>, message: impl Into<String>) -> ManifestError
 }
 
 fn time(path: &str, t: Option<&TimeText>) -> Result<Option<Timestamp>, ManifestError> {
-    t.map(|t| parse_time(&t.0).map_err(|e| invalid(path, e)))
+    t.map(|t| parse_time(&t.0).map_err(|e| invalid(path, e.to_string())))
         .transpose()
 }
 

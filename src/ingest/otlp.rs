@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::frame::{Frame, FrameState, Framer, json_type};
+use super::frame::{Frame, Framer, json_type};
 use super::sink::{Adapter, Sink, Stop, Unit};
 use span::Span;
 
@@ -51,19 +51,7 @@ impl Adapter for OtlpAdapter {
 
 impl OtlpAdapter {
     fn frame(&mut self, frame: &Frame, sink: &mut Sink<'_>) -> Result<(), Stop> {
-        let whole = |sink: &mut Sink<'_>, reason: &str| {
-            sink.quarantine(
-                &format!("L{}", frame.line),
-                Some(frame.offset),
-                reason,
-                &frame.bytes,
-                match frame.state {
-                    FrameState::Oversize(total) => total,
-                    _ => frame.bytes.len() as u64,
-                },
-                matches!(frame.state, FrameState::Oversize(_)),
-            )
-        };
+        let whole = |sink: &mut Sink<'_>, reason: &str| frame.quarantine_whole(sink, reason);
         let value = match frame.parse() {
             Ok(v) => v,
             Err(reason) => return whole(sink, &reason),

@@ -54,25 +54,9 @@ pub(super) struct Unit<'b> {
     pub bytes: &'b [u8],
 }
 
-/// How an adapter wants its input cut.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    reason = "document mode is for the whole-document formats that come next"
-)]
-pub(super) enum UnitMode {
-    /// One unit per non-blank line (JSON lines).
-    Lines,
-    /// The whole file as one unit (a JSON document spread over many lines).
-    Document,
-}
-
 /// A format-specific parser. It counts its own records through the [`Sink`]: every record it
 /// sees must end as [`Sink::record_ok`] or [`Sink::quarantine`].
 pub(super) trait Adapter {
-    fn mode(&self) -> UnitMode {
-        UnitMode::Lines
-    }
     /// Parses one unit.
     fn unit(&mut self, unit: &Unit<'_>, sink: &mut Sink<'_>) -> Result<(), Stop>;
     /// Called once at the end of the file, for adapters that pair or merge records.
@@ -225,10 +209,7 @@ impl<'w> Sink<'w> {
         watch: &super::reader::FileWatch,
         progress: &dyn Progress,
     ) -> Result<(), Stop> {
-        match adapter.mode() {
-            UnitMode::Lines => self.drive_lines(adapter, reader, watch, progress)?,
-            UnitMode::Document => self.drive_document(adapter, reader)?,
-        }
+        self.drive_lines(adapter, reader, watch, progress)?;
         adapter.finish(self)?;
         progress.advanced(watch.bytes_read());
         Ok(())
@@ -282,32 +263,6 @@ impl<'w> Sink<'w> {
                 self,
             )?;
         }
-    }
-
-    fn drive_document(
-        &mut self,
-        adapter: &mut dyn Adapter,
-        reader: Box<dyn io::BufRead>,
-    ) -> Result<(), Stop> {
-        let limit = self.limits.max_record_bytes as u64;
-        let mut buf = Vec::new();
-        let mut limited = io::Read::take(reader, limit + 1);
-        if let Err(e) = io::Read::read_to_end(&mut limited, &mut buf) {
-            return self.stream_failed(&e, 1);
-        }
-        if buf.len() as u64 > limit {
-            return Err(Stop::Refuse(format!(
-                "the document is larger than {limit} bytes (raise --max-record-bytes to load it)"
-            )));
-        }
-        adapter.unit(
-            &Unit {
-                line: 1,
-                offset: 0,
-                bytes: &buf,
-            },
-            self,
-        )
     }
 
     /// A read error in the middle of a file: a decompression bomb refuses the file; anything

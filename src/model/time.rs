@@ -20,23 +20,33 @@ const MAX_YEAR: i32 = 2200;
 /// let t = onus::model::parse_time("2026-03-04T11:15:02.1234567+01:00").unwrap();
 /// assert_eq!(onus::model::format_time(&t), "2026-03-04T10:15:02.123456Z");
 /// ```
-pub fn parse_time(text: &str) -> Result<Timestamp, String> {
+pub fn parse_time(text: &str) -> Result<Timestamp, TimeError> {
     let trimmed = text.trim();
-    let parsed = DateTime::parse_from_rfc3339(trimmed).map_err(|e| {
-        format!(
-            "`{}` is not an RFC 3339 time with offset ({e})",
-            clip(trimmed)
-        )
+    let parsed = DateTime::parse_from_rfc3339(trimmed).map_err(|e| TimeError::NotRfc3339 {
+        text: clip(trimmed),
+        reason: e.to_string(),
     })?;
     let utc = parsed.with_timezone(&Utc);
     let year = utc.year();
     if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
-        return Err(format!(
-            "`{}` is outside the plausible years {MIN_YEAR}-{MAX_YEAR}",
-            clip(trimmed)
-        ));
+        return Err(TimeError::Implausible {
+            text: clip(trimmed),
+        });
     }
-    truncate_to_micros(utc).ok_or_else(|| format!("`{}` cannot be represented", clip(trimmed)))
+    truncate_to_micros(utc).ok_or_else(|| TimeError::Unrepresentable {
+        text: clip(trimmed),
+    })
+}
+
+/// Why a time could not be read. The text is quoted (cut to 64 characters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    #[error("`{text}` is not an RFC 3339 time with offset ({reason})")]
+    NotRfc3339 { text: String, reason: String },
+    #[error("`{text}` is outside the plausible years {MIN_YEAR}-{MAX_YEAR}")]
+    Implausible { text: String },
+    #[error("`{text}` cannot be represented")]
+    Unrepresentable { text: String },
 }
 
 /// Formats a timestamp the way onus prints and exports it: RFC 3339, UTC, microseconds.
@@ -71,12 +81,16 @@ mod tests {
     #[test]
     fn refuses_times_without_offset() {
         let err = parse_time("2026-03-04T10:15:02").expect_err("no offset");
-        assert!(err.contains("RFC 3339"), "{err}");
+        assert!(matches!(err, TimeError::NotRfc3339 { .. }), "{err}");
+        assert!(err.to_string().contains("RFC 3339"), "{err}");
     }
 
     #[test]
     fn refuses_implausible_years() {
-        assert!(parse_time("1969-12-31T23:59:59Z").is_err());
+        assert!(matches!(
+            parse_time("1969-12-31T23:59:59Z"),
+            Err(TimeError::Implausible { .. })
+        ));
         assert!(parse_time("2999-01-01T00:00:00Z").is_err());
         assert!(parse_time("1970-01-01T00:00:00Z").is_ok());
     }

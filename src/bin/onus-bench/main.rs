@@ -64,7 +64,7 @@ struct GenArgs {
     out: PathBuf,
     /// Evidence formats, comma-separated (`native`, `otlp`, `cloudtrail`). With more than one,
     /// each goes to its own subfolder of DIR named after the format.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "native")]
+    #[arg(long, value_parser = synth_format, value_delimiter = ',', default_value = "native")]
     format: Vec<SynthFormat>,
     /// Drifting tasks to hide (default: one per 200k events, 3 to 50)
     #[arg(long)]
@@ -157,4 +157,12 @@ fn tui_harness(db: &std::path::Path, repeats: usize) -> Result<(), String> {
     json["vm_hwm_kib"] = serde_json::json!(hwm_kib);
     println!("{json}");
     Ok(())
+}
+
+/// Parses a `--format` name; the library knows the names, the command line only asks it.
+fn synth_format(name: &str) -> Result<SynthFormat, String> {
+    SynthFormat::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = SynthFormat::ALL.iter().map(|f| f.name()).collect();
+        format!("unknown format `{name}` (one of: {})", names.join(", "))
+    })
 }

@@ -24,7 +24,7 @@ pub(super) fn parse_aws_time(text: &str) -> Result<Timestamp, String> {
     for pattern in PATTERNS {
         if let Ok(naive) = NaiveDateTime::parse_from_str(trimmed, pattern) {
             // Round-trip through the native parser so the year bounds apply here too.
-            return parse_time(&format_time(&naive.and_utc()));
+            return parse_time(&format_time(&naive.and_utc())).map_err(|e| e.to_string());
         }
     }
     Err(format!(
